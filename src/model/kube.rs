@@ -1,0 +1,241 @@
+//! Typed views of the Kubernetes objects Istio routes to: Services, workloads,
+//! autoscalers, and the mesh configuration ConfigMap.
+
+use std::sync::Arc;
+
+use super::node::Node;
+use super::{Labels, ObjectMeta, SStr, Spanned, labels, spanned_int, spanned_str, str_list};
+use crate::load::{SpanMapper, parse_file};
+use crate::source::{FileId, SourceFile, Span};
+
+/// A Service's facts.
+#[derive(Debug, Clone, Default)]
+pub struct Service {
+    /// `spec.type`.
+    pub service_type: Option<SStr>,
+    /// `spec.selector`; `None` when absent (a Service with manual endpoints).
+    pub selector: Option<Labels>,
+    /// `spec.ports`.
+    pub ports: Vec<ServicePort>,
+    /// `spec.externalName`.
+    pub external_name: Option<SStr>,
+    /// The `networking.istio.io/exportTo` annotation, split at commas.
+    pub export_to: Vec<String>,
+}
+
+/// One Service port.
+#[derive(Debug, Clone, Default)]
+pub struct ServicePort {
+    /// JSON pointer of the port item.
+    pub path: String,
+    /// The port item.
+    pub span: Span,
+    /// `name`.
+    pub name: Option<SStr>,
+    /// `port`.
+    pub port: Option<Spanned<i64>>,
+    /// `targetPort` as written (a number or a container port name).
+    pub target_port: Option<SStr>,
+    /// `protocol`.
+    pub protocol: Option<SStr>,
+    /// `appProtocol`.
+    pub app_protocol: Option<SStr>,
+}
+
+/// Reads a Service spec.
+pub fn service(spec: Node<'_>, meta: &ObjectMeta) -> Service {
+    let base = meta.path("/spec/ports");
+    Service {
+        service_type: spanned_str(spec.get("type")),
+        selector: spec.get("selector").map(|s| labels(Some(s))),
+        ports: spec
+            .get("ports")
+            .into_iter()
+            .flat_map(|p| p.items())
+            .enumerate()
+            .map(|(i, p)| ServicePort {
+                path: format!("{base}/{i}"),
+                span: p.span(),
+                name: spanned_str(p.get("name")),
+                port: spanned_int(p.get("port")),
+                target_port: spanned_str(p.get("targetPort")),
+                protocol: spanned_str(p.get("protocol")),
+                app_protocol: spanned_str(p.get("appProtocol")),
+            })
+            .collect(),
+        external_name: spanned_str(spec.get("externalName")),
+        export_to: meta
+            .annotations
+            .map
+            .get("networking.istio.io/exportTo")
+            .map(|v| {
+                v.split(',')
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}
+
+/// A workload: something that runs pods with a pod template's labels.
+#[derive(Debug, Clone, Default)]
+pub struct Workload {
+    /// Labels of the pods it runs (the pod template's, or a Pod's own).
+    pub pod_labels: Labels,
+    /// Declared replica count; `None` when it is not fixed by the manifest
+    /// (DaemonSets run one pod per node, Jobs by parallelism).
+    pub replicas: Option<Spanned<i64>>,
+    /// True when `replicas` was not written and the Kubernetes default of 1 applies.
+    pub replicas_defaulted: bool,
+    /// Container port names and numbers, for named `targetPort` resolution.
+    pub container_ports: Vec<(Option<String>, i64)>,
+}
+
+/// Reads a workload of a kind meshvet models, or `None` for other kinds.
+pub fn workload(node: Node<'_>, group: &str, kind: &str) -> Option<Workload> {
+    let spec = node.get("spec");
+    let (template, scaled) = match (group, kind) {
+        ("apps", "Deployment" | "StatefulSet" | "ReplicaSet")
+        | ("", "ReplicationController")
+        | ("argoproj.io", "Rollout")
+        | ("apps.openshift.io", "DeploymentConfig") => {
+            (spec.and_then(|s| s.get("template")), true)
+        }
+        ("apps", "DaemonSet") | ("batch", "Job") => (spec.and_then(|s| s.get("template")), false),
+        ("batch", "CronJob") => (
+            spec.and_then(|s| s.get("jobTemplate"))
+                .and_then(|j| j.get("spec"))
+                .and_then(|s| s.get("template")),
+            false,
+        ),
+        ("", "Pod") => (Some(node), false),
+        _ => return None,
+    };
+    let pod_labels = labels(
+        template
+            .and_then(|t| t.get("metadata"))
+            .and_then(|m| m.get("labels")),
+    );
+    let declared = spanned_int(spec.and_then(|s| s.get("replicas")));
+    let (replicas, replicas_defaulted) = match (kind, declared) {
+        ("Pod", _) => (
+            Some(Spanned {
+                value: 1,
+                span: Span::default(),
+            }),
+            false,
+        ),
+        (_, Some(r)) if scaled => (Some(r), false),
+        (_, None) if scaled => (
+            Some(Spanned {
+                value: 1,
+                span: Span::default(),
+            }),
+            true,
+        ),
+        _ => (None, false),
+    };
+    let pod_spec = template.and_then(|t| t.get("spec"));
+    let container_ports = pod_spec
+        .and_then(|p| p.get("containers"))
+        .into_iter()
+        .flat_map(|c| c.items())
+        .flat_map(|c| c.get("ports").into_iter().flat_map(|p| p.items()))
+        .filter_map(|p| {
+            let number = p.get("containerPort")?.int()?;
+            Some((p.get("name").and_then(|n| n.str()).map(str::to_owned), number))
+        })
+        .collect();
+    Some(Workload {
+        pod_labels,
+        replicas,
+        replicas_defaulted,
+        container_ports,
+    })
+}
+
+/// A HorizontalPodAutoscaler's facts.
+#[derive(Debug, Clone, Default)]
+pub struct Autoscaler {
+    /// `spec.scaleTargetRef.kind`.
+    pub target_kind: Option<SStr>,
+    /// `spec.scaleTargetRef.name`.
+    pub target_name: Option<SStr>,
+    /// `spec.minReplicas` (Kubernetes defaults it to 1).
+    pub min_replicas: Option<Spanned<i64>>,
+    /// `spec.maxReplicas`.
+    pub max_replicas: Option<Spanned<i64>>,
+}
+
+/// Reads a HorizontalPodAutoscaler spec.
+pub fn autoscaler(spec: Node<'_>) -> Autoscaler {
+    let target = spec.get("scaleTargetRef");
+    Autoscaler {
+        target_kind: spanned_str(target.and_then(|t| t.get("kind"))),
+        target_name: spanned_str(target.and_then(|t| t.get("name"))),
+        min_replicas: spanned_int(spec.get("minReplicas")),
+        max_replicas: spanned_int(spec.get("maxReplicas")),
+    }
+}
+
+/// Mesh-wide settings from the `istio` ConfigMap (key `mesh`).
+#[derive(Debug, Clone, Default)]
+pub struct MeshConfig {
+    /// Where the `mesh` value is written (settings inside it point here).
+    pub span: Span,
+    /// `rootNamespace`.
+    pub root_namespace: Option<String>,
+    /// `outboundTrafficPolicy.mode`.
+    pub outbound_mode: Option<String>,
+    /// `defaultVirtualServiceExportTo`.
+    pub default_virtual_service_export_to: Vec<String>,
+    /// `defaultDestinationRuleExportTo`.
+    pub default_destination_rule_export_to: Vec<String>,
+    /// `defaultServiceExportTo`.
+    pub default_service_export_to: Vec<String>,
+    /// `ingressControllerMode`.
+    pub ingress_controller_mode: Option<String>,
+}
+
+/// Reads the mesh config when `node` is the ConfigMap istiod reads it from
+/// (named `istio` or `istio-<revision>`, with a `mesh` key).
+pub fn mesh_config(node: Node<'_>, meta: &ObjectMeta) -> Option<MeshConfig> {
+    let name = meta.name();
+    if name != "istio" && !name.starts_with("istio-") {
+        return None;
+    }
+    let mesh = node.get("data")?.get("mesh")?;
+    let text: Arc<str> = mesh.str()?.into();
+    // The value is itself YAML; parse it on its own. Positions inside it are not
+    // tracked: settings read from it point at the `mesh` value as a whole.
+    let inner = SourceFile::new(FileId(u32::MAX), "mesh".into(), "mesh".into(), text);
+    let docs = parse_file(&inner);
+    let doc = docs.first()?;
+    let root = Node::root(
+        doc.root.as_ref()?,
+        SpanMapper::new(&inner, doc.segment.first_line),
+    );
+    let strs = |key: &str| -> Vec<String> {
+        str_list(root.get(key))
+            .into_iter()
+            .map(|s| s.value)
+            .collect()
+    };
+    Some(MeshConfig {
+        span: mesh.span(),
+        root_namespace: root.get("rootNamespace").and_then(|n| n.str()).map(str::to_owned),
+        outbound_mode: root
+            .get("outboundTrafficPolicy")
+            .and_then(|o| o.get("mode"))
+            .and_then(|n| n.str())
+            .map(str::to_owned),
+        default_virtual_service_export_to: strs("defaultVirtualServiceExportTo"),
+        default_destination_rule_export_to: strs("defaultDestinationRuleExportTo"),
+        default_service_export_to: strs("defaultServiceExportTo"),
+        ingress_controller_mode: root
+            .get("ingressControllerMode")
+            .and_then(|n| n.str())
+            .map(str::to_owned),
+    })
+}

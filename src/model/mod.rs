@@ -1,0 +1,359 @@
+//! Typed views of the Kubernetes and Istio objects meshvet understands.
+//!
+//! Each view is extracted once from the YAML tree during the per-object pass and
+//! keeps every field's [`Span`], so graph rules can point at exact values after
+//! the tree is dropped. Fields hold what the manifest says, not defaults: a rule
+//! that needs a default applies it and says so.
+
+pub mod istio;
+pub mod kube;
+pub mod node;
+
+use std::collections::BTreeMap;
+
+use crate::source::{FileId, Span};
+pub use istio::*;
+pub use kube::*;
+use node::{Node, Shape};
+
+/// A value and where it is written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Spanned<T> {
+    /// The value.
+    pub value: T,
+    /// Where the value is written (the scalar itself, not its key).
+    pub span: Span,
+}
+
+/// A spanned string.
+pub type SStr = Spanned<String>;
+
+impl SStr {
+    /// The string value.
+    pub fn as_str(&self) -> &str {
+        &self.value
+    }
+}
+
+/// A label map (`key: value`) with its span; ordered for deterministic output.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Labels {
+    /// The labels.
+    pub map: BTreeMap<String, String>,
+    /// Where the map is written (empty span when absent).
+    pub span: Span,
+}
+
+impl Labels {
+    /// True when every label of `self` is present with the same value in `other`:
+    /// the Kubernetes meaning of "selector matches labels".
+    pub fn is_subset_of(&self, other: &BTreeMap<String, String>) -> bool {
+        self.map.iter().all(|(k, v)| other.get(k) == Some(v))
+    }
+
+    /// Renders the labels as `k=v,k=v`.
+    pub fn render(&self) -> String {
+        self.map
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+/// The identity of an object: API group, kind, namespace and name.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct ObjectKey {
+    /// API group (`networking.istio.io`; empty for the core group).
+    pub group: String,
+    /// Kind (`VirtualService`).
+    pub kind: String,
+    /// Effective namespace (empty for cluster-scoped kinds).
+    pub namespace: String,
+    /// Name.
+    pub name: String,
+}
+
+/// Identity and metadata common to every object.
+#[derive(Debug, Clone)]
+pub struct ObjectMeta {
+    /// The file the object is in.
+    pub file: FileId,
+    /// The whole document (or `List` item) the object is written as.
+    pub span: Span,
+    /// `apiVersion` as written.
+    pub api_version: SStr,
+    /// API group parsed from `apiVersion`.
+    pub group: String,
+    /// `kind` as written.
+    pub kind: SStr,
+    /// `metadata.name`, when given.
+    pub name: Option<SStr>,
+    /// `metadata.namespace`, when given.
+    pub namespace_field: Option<SStr>,
+    /// The namespace the object lives in: `metadata.namespace`, or the run's default
+    /// namespace for namespaced kinds that name none; empty for cluster-scoped kinds.
+    pub namespace: String,
+    /// `metadata.labels`.
+    pub labels: Labels,
+    /// `metadata.annotations`.
+    pub annotations: Labels,
+    /// JSON pointer prefix of the object in its document (`/items/2` inside a List).
+    pub pointer: String,
+}
+
+impl ObjectMeta {
+    /// The object's name, or the empty string.
+    pub fn name(&self) -> &str {
+        self.name.as_ref().map_or("", |n| n.as_str())
+    }
+
+    /// The object's identity.
+    pub fn key(&self) -> ObjectKey {
+        ObjectKey {
+            group: self.group.clone(),
+            kind: self.kind.value.clone(),
+            namespace: self.namespace.clone(),
+            name: self.name().to_owned(),
+        }
+    }
+
+    /// A JSON pointer to `rest` inside this object (`rest` starts with `/`).
+    pub fn path(&self, rest: &str) -> String {
+        format!("{}{}", self.pointer, rest)
+    }
+
+    /// The span to point at for the object as a whole: its name, else its kind.
+    pub fn anchor(&self) -> Span {
+        self.name.as_ref().map_or(self.kind.span, |n| n.span)
+    }
+}
+
+/// The kind-specific part of an object meshvet understands.
+#[derive(Debug, Clone)]
+pub enum Spec {
+    /// networking.istio.io VirtualService.
+    VirtualService(VirtualService),
+    /// networking.istio.io DestinationRule.
+    DestinationRule(DestinationRule),
+    /// networking.istio.io Gateway.
+    Gateway(Gateway),
+    /// networking.istio.io ServiceEntry.
+    ServiceEntry(ServiceEntry),
+    /// networking.istio.io Sidecar.
+    Sidecar(Sidecar),
+    /// core/v1 Service.
+    Service(Service),
+    /// A workload controller or bare Pod.
+    Workload(Workload),
+    /// autoscaling HorizontalPodAutoscaler.
+    Autoscaler(Autoscaler),
+    /// core/v1 Namespace.
+    Namespace,
+    /// The mesh configuration (ConfigMap `istio` in the root namespace).
+    MeshConfig(MeshConfig),
+    /// Any other Kubernetes object: identity only.
+    Other,
+}
+
+/// One Kubernetes object: its metadata and typed spec.
+#[derive(Debug, Clone)]
+pub struct Object {
+    /// Identity and metadata.
+    pub meta: ObjectMeta,
+    /// Kind-specific facts.
+    pub spec: Spec,
+}
+
+/// Settings that change how objects are read.
+#[derive(Debug, Clone)]
+pub struct ModelOptions {
+    /// Namespace for namespaced objects that name none.
+    pub default_namespace: String,
+}
+
+impl Default for ModelOptions {
+    fn default() -> Self {
+        ModelOptions {
+            default_namespace: "default".to_owned(),
+        }
+    }
+}
+
+/// What a document turned out to be.
+#[derive(Debug)]
+pub enum DocumentContent {
+    /// One or more Kubernetes objects (several for `kind: List`).
+    Objects(Vec<Object>),
+    /// A kustomize `Kustomization` file: recognised, not an object.
+    Kustomization,
+    /// YAML without `apiVersion` and `kind`: not Kubernetes.
+    NotKubernetes,
+}
+
+/// Kinds that live outside namespaces; every other kind is namespaced.
+const CLUSTER_SCOPED: &[&str] = &[
+    "Namespace",
+    "Node",
+    "PersistentVolume",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "CustomResourceDefinition",
+    "StorageClass",
+    "PriorityClass",
+    "ValidatingWebhookConfiguration",
+    "MutatingWebhookConfiguration",
+    "APIService",
+    "IngressClass",
+    "GatewayClass",
+    "RuntimeClass",
+];
+
+/// Reads the objects of one document.
+pub fn read_document(root: Node<'_>, file: FileId, opts: &ModelOptions) -> DocumentContent {
+    let api_version = root.get("apiVersion").and_then(|n| n.str());
+    let kind = root.get("kind").and_then(|n| n.str());
+    match (api_version, kind) {
+        (Some(api), Some("Kustomization" | "Component")) if api.starts_with("kustomize.config.k8s.io") => {
+            DocumentContent::Kustomization
+        }
+        (Some(_), Some(k)) if k.ends_with("List") && root.get("items").is_some() => {
+            let objects = root
+                .get("items")
+                .into_iter()
+                .flat_map(|items| items.items())
+                .enumerate()
+                .filter_map(|(i, item)| read_object(item, file, opts, format!("/items/{i}")))
+                .collect();
+            DocumentContent::Objects(objects)
+        }
+        (Some(_), Some(_)) => {
+            DocumentContent::Objects(read_object(root, file, opts, String::new()).into_iter().collect())
+        }
+        _ if root.get("resources").is_some() && root.get("apiVersion").is_none() => {
+            // Kustomization files may omit apiVersion/kind entirely.
+            DocumentContent::Kustomization
+        }
+        _ => DocumentContent::NotKubernetes,
+    }
+}
+
+/// Reads one object (a document root or a `List` item).
+pub fn read_object(node: Node<'_>, file: FileId, opts: &ModelOptions, pointer: String) -> Option<Object> {
+    let api_version = spanned_str(node.get("apiVersion"))?;
+    let kind = spanned_str(node.get("kind"))?;
+    let group = match api_version.value.split_once('/') {
+        Some((g, _)) => g.to_owned(),
+        None => String::new(),
+    };
+    let metadata = node.get("metadata");
+    let name = spanned_str(metadata.and_then(|m| m.get("name")));
+    let namespace_field = spanned_str(metadata.and_then(|m| m.get("namespace")));
+    let namespace = if CLUSTER_SCOPED.contains(&kind.value.as_str()) {
+        String::new()
+    } else {
+        namespace_field
+            .as_ref()
+            .map_or_else(|| opts.default_namespace.clone(), |n| n.value.clone())
+    };
+    let meta = ObjectMeta {
+        file,
+        span: node.span(),
+        group,
+        labels: labels(metadata.and_then(|m| m.get("labels"))),
+        annotations: labels(metadata.and_then(|m| m.get("annotations"))),
+        api_version,
+        kind,
+        name,
+        namespace_field,
+        namespace,
+        pointer,
+    };
+    let spec = node.get("spec");
+    let s = spec.unwrap_or(node);
+    let spec = match (meta.group.as_str(), meta.kind.as_str()) {
+        ("networking.istio.io", "VirtualService") => Spec::VirtualService(istio::virtual_service(s, &meta)),
+        ("networking.istio.io", "DestinationRule") => Spec::DestinationRule(istio::destination_rule(s, &meta)),
+        ("networking.istio.io", "Gateway") => Spec::Gateway(istio::gateway(s, &meta)),
+        ("networking.istio.io", "ServiceEntry") => Spec::ServiceEntry(istio::service_entry(s, &meta)),
+        ("networking.istio.io", "Sidecar") => Spec::Sidecar(istio::sidecar(s, &meta)),
+        ("", "Service") => Spec::Service(kube::service(s, &meta)),
+        ("", "Namespace") => Spec::Namespace,
+        ("", "ConfigMap") => kube::mesh_config(node, &meta).map_or(Spec::Other, Spec::MeshConfig),
+        ("autoscaling", "HorizontalPodAutoscaler") => Spec::Autoscaler(kube::autoscaler(s)),
+        (group, kind) => match kube::workload(node, group, kind) {
+            Some(w) => Spec::Workload(w),
+            None => Spec::Other,
+        },
+    };
+    Some(Object { meta, spec })
+}
+
+/// A string scalar with its span.
+pub fn spanned_str(node: Option<Node<'_>>) -> Option<SStr> {
+    let node = node?;
+    Some(Spanned {
+        value: node.str()?.to_owned(),
+        span: node.span(),
+    })
+}
+
+/// An integer scalar with its span.
+pub fn spanned_int(node: Option<Node<'_>>) -> Option<Spanned<i64>> {
+    let node = node?;
+    Some(Spanned {
+        value: node.int()?,
+        span: node.span(),
+    })
+}
+
+/// A number scalar with its span.
+pub fn spanned_float(node: Option<Node<'_>>) -> Option<Spanned<f64>> {
+    let node = node?;
+    Some(Spanned {
+        value: node.float()?,
+        span: node.span(),
+    })
+}
+
+/// A boolean scalar with its span.
+pub fn spanned_bool(node: Option<Node<'_>>) -> Option<Spanned<bool>> {
+    let node = node?;
+    Some(Spanned {
+        value: node.bool()?,
+        span: node.span(),
+    })
+}
+
+/// A list of string scalars; non-string items are skipped.
+pub fn str_list(node: Option<Node<'_>>) -> Vec<SStr> {
+    node.into_iter()
+        .flat_map(|n| n.items())
+        .filter_map(|n| spanned_str(Some(n)))
+        .collect()
+}
+
+/// A string-to-string map (labels, selectors); non-scalar values are skipped.
+pub fn labels(node: Option<Node<'_>>) -> Labels {
+    let Some(node) = node else {
+        return Labels::default();
+    };
+    let map = node
+        .entries()
+        .filter_map(|(k, v)| Some((k.str()?.to_owned(), v.str().unwrap_or("").to_owned())))
+        .collect();
+    Labels {
+        map,
+        span: node.span(),
+    }
+}
+
+/// Escapes one JSON pointer segment (RFC 6901).
+pub fn pointer_segment(seg: &str) -> String {
+    seg.replace('~', "~0").replace('/', "~1")
+}
+
+/// True when the node is present and a mapping.
+pub fn is_mapping(node: Option<Node<'_>>) -> bool {
+    node.is_some_and(|n| n.shape() == Shape::Mapping)
+}
