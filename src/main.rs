@@ -1,1 +1,260 @@
-fn main(){}
+//! The `meshvet` command: argument parsing and exit status, nothing else.
+//!
+//! Exit status: 0 when nothing reaches `--fail-on`, 1 when something does,
+//! 2 when meshvet could not do its job (bad arguments, unreadable config, a
+//! named path that does not exist, no manifests).
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+use meshvet::config::{self, Config, FailOn, RuleLevel};
+use meshvet::report::{Report, human, json};
+use meshvet::{Inputs, Options, docs, rules};
+
+#[derive(Parser)]
+#[command(name = "meshvet", version, about = "Finds Istio traffic-routing mistakes in Git, before they reach a cluster")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Analyse manifests under the given paths ("-" reads one YAML stream from stdin).
+    Check(CheckArgs),
+    /// List every rule.
+    Rules {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+    },
+    /// Explain one rule.
+    Rule {
+        /// The rule's name, e.g. undeclared-subset.
+        name: String,
+    },
+}
+
+#[derive(clap::Args)]
+struct CheckArgs {
+    /// Files or directories to analyse; "-" reads stdin.
+    #[arg(default_value = ".")]
+    paths: Vec<PathBuf>,
+    /// Report format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    format: Format,
+    /// Write the report to this file instead of stdout.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+    /// Exit 1 when a finding has at least this severity.
+    #[arg(long, value_parser = ["error", "warning", "info", "never"])]
+    fail_on: Option<String>,
+    /// Run only these rules (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    select: Option<Vec<String>>,
+    /// Do not run these rules (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    ignore: Vec<String>,
+    /// Configuration file (default: nearest .meshvet.yaml at or above the first path).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Namespace of objects that name none.
+    #[arg(long)]
+    namespace: Option<String>,
+    /// Cluster DNS domain short host names expand into.
+    #[arg(long)]
+    cluster_domain: Option<String>,
+    /// File name to report for stdin.
+    #[arg(long, default_value = "<stdin>")]
+    stdin_filename: String,
+    /// Print per-phase times and counts on stderr.
+    #[arg(long)]
+    timings: bool,
+    /// Exit 0 rather than 2 when no manifest is found.
+    #[arg(long)]
+    allow_empty: bool,
+    /// When to use colours in human output.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Human,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ListFormat {
+    Text,
+    Json,
+    Markdown,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Check(args) => match run_check(args) {
+            Ok(code) => code,
+            Err(message) => {
+                eprintln!("meshvet: error: {message}");
+                ExitCode::from(2)
+            }
+        },
+        Command::Rules { format } => {
+            let all = rules::all();
+            print!(
+                "{}",
+                match format {
+                    ListFormat::Text => docs::list_text(all),
+                    ListFormat::Json => docs::list_json(all),
+                    ListFormat::Markdown => docs::list_markdown(all),
+                }
+            );
+            ExitCode::SUCCESS
+        }
+        Command::Rule { name } => match rules::find(&name) {
+            Some(rule) => {
+                print!("{}", docs::page(rule.meta()));
+                ExitCode::SUCCESS
+            }
+            None => {
+                let hint = rules::suggest(&name)
+                    .map(|s| format!(" (did you mean `{s}`?)"))
+                    .unwrap_or_default();
+                eprintln!("meshvet: error: unknown rule `{name}`{hint}; `meshvet rules` lists them");
+                ExitCode::from(2)
+            }
+        },
+    }
+}
+
+fn run_check(args: CheckArgs) -> Result<ExitCode, String> {
+    let config = load_config(&args)?;
+    let mut opts = Options::default();
+    if let Some(ns) = args.namespace.clone().or(config.namespace.clone()) {
+        opts.settings.default_namespace = ns;
+    }
+    if let Some(d) = args.cluster_domain.clone().or(config.cluster_domain.clone()) {
+        opts.settings.cluster_domain = d;
+    }
+    if let Some(r) = config.root_namespace.clone() {
+        opts.settings.root_namespace = r;
+    }
+    opts.select = args.select.clone().or(config.select.clone());
+    opts.ignore = args.ignore.iter().chain(&config.ignore).cloned().collect();
+    for (rule, level) in &config.severity {
+        match level {
+            RuleLevel::Off => opts.ignore.push(rule.clone()),
+            RuleLevel::Level(s) => opts.severity.push((rule.clone(), *s)),
+        }
+    }
+    opts.allow_empty = args.allow_empty;
+    let fail_on = match &args.fail_on {
+        Some(s) => FailOn::parse(s).unwrap_or(FailOn::Severity(meshvet::report::Severity::Error)),
+        None => config.fail_on.unwrap_or(FailOn::Severity(meshvet::report::Severity::Error)),
+    };
+
+    let mut inputs = Inputs::default();
+    for path in &args.paths {
+        if path.as_os_str() == "-" {
+            let mut bytes = Vec::new();
+            std::io::stdin()
+                .read_to_end(&mut bytes)
+                .map_err(|e| format!("cannot read stdin: {e}"))?;
+            inputs.stdin = Some((args.stdin_filename.clone(), bytes));
+        } else {
+            inputs.paths.push(path.clone());
+        }
+    }
+
+    let mut report = meshvet::check(&inputs, &opts).map_err(|e| e.to_string())?;
+    let started = Instant::now();
+    let rendered = render(&report, &args);
+    write_output(&args, &rendered)?;
+    report.timings.render = started.elapsed();
+    if args.timings {
+        eprint!("{}", report.timings.render(&report.summary));
+    }
+    let failed = match fail_on {
+        FailOn::Never => false,
+        FailOn::Severity(s) => report.max_severity().is_some_and(|m| m >= s),
+    };
+    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn load_config(args: &CheckArgs) -> Result<Config, String> {
+    let path = match &args.config {
+        Some(p) => {
+            if !p.is_file() {
+                return Err(format!("config file not found: {}", p.display()));
+            }
+            Some(p.clone())
+        }
+        None => args
+            .paths
+            .iter()
+            .find(|p| p.as_os_str() != "-")
+            .map_or_else(|| config::find(&PathBuf::from(".")), |p| config::find(p)),
+    };
+    match path {
+        Some(p) => config::load(&p).map_err(|e| e.to_string()),
+        None => Ok(Config::default()),
+    }
+}
+
+fn render(report: &Report, args: &CheckArgs) -> String {
+    match args.format {
+        Format::Json => json::render(report),
+        Format::Human => {
+            let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+            let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+            let color = match args.color {
+                ColorChoice::Always => true,
+                ColorChoice::Never => false,
+                ColorChoice::Auto => to_terminal && !no_color,
+            };
+            let width = if to_terminal {
+                terminal_width().unwrap_or(100)
+            } else {
+                100
+            };
+            human::render(
+                report,
+                &human::HumanOptions {
+                    color,
+                    width,
+                    ..human::HumanOptions::default()
+                },
+            )
+        }
+    }
+}
+
+fn terminal_width() -> Option<usize> {
+    std::env::var("COLUMNS").ok()?.parse().ok()
+}
+
+fn write_output(args: &CheckArgs, text: &str) -> Result<(), String> {
+    match &args.output {
+        Some(path) => std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display())),
+        None => {
+            let mut out = std::io::stdout().lock();
+            // A closed pipe (`meshvet check | head`) is not an error worth a message.
+            let _ = out.write_all(text.as_bytes());
+            let _ = out.flush();
+            Ok(())
+        }
+    }
+}

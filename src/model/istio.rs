@@ -467,8 +467,8 @@ pub struct DestinationRule {
     pub traffic_policy: Option<TrafficPolicy>,
     /// `spec.subsets`.
     pub subsets: Vec<Subset>,
-    /// The `subsets` list, when present.
-    pub subsets_span: Option<Span>,
+    /// The `subsets` key, when present.
+    pub subsets_key: Option<Span>,
 }
 
 /// One DestinationRule subset.
@@ -631,7 +631,7 @@ pub fn destination_rule(spec: Node<'_>, meta: &ObjectMeta) -> DestinationRule {
             .get("trafficPolicy")
             .map(|p| traffic_policy(p, format!("{base}/trafficPolicy"))),
         subsets,
-        subsets_span: spec.get("subsets").map(|s| s.span()),
+        subsets_key: spec.entry("subsets").map(|(k, _)| k.span()),
     }
 }
 

@@ -185,8 +185,9 @@ impl Default for ModelOptions {
 pub enum DocumentContent {
     /// One or more Kubernetes objects (several for `kind: List`).
     Objects(Vec<Object>),
-    /// A kustomize `Kustomization` file: recognised, not an object.
-    Kustomization,
+    /// A kustomize `Kustomization` file: recognised, not an object. Holds the
+    /// paths of the patch files it names, relative to its own folder.
+    Kustomization(Vec<String>),
     /// YAML without `apiVersion` and `kind`: not Kubernetes.
     NotKubernetes,
 }
@@ -215,7 +216,7 @@ pub fn read_document(root: Node<'_>, file: FileId, opts: &ModelOptions) -> Docum
     let kind = root.get("kind").and_then(|n| n.str());
     match (api_version, kind) {
         (Some(api), Some("Kustomization" | "Component")) if api.starts_with("kustomize.config.k8s.io") => {
-            DocumentContent::Kustomization
+            DocumentContent::Kustomization(kustomize_patches(root))
         }
         (Some(_), Some(k)) if k.ends_with("List") && root.get("items").is_some() => {
             let objects = root
@@ -232,10 +233,29 @@ pub fn read_document(root: Node<'_>, file: FileId, opts: &ModelOptions) -> Docum
         }
         _ if root.get("resources").is_some() && root.get("apiVersion").is_none() => {
             // Kustomization files may omit apiVersion/kind entirely.
-            DocumentContent::Kustomization
+            DocumentContent::Kustomization(kustomize_patches(root))
         }
         _ => DocumentContent::NotKubernetes,
     }
+}
+
+/// Patch files a kustomization names (`patches`, `patchesStrategicMerge`,
+/// `patchesJson6902`): partial objects, not objects of their own.
+fn kustomize_patches(root: Node<'_>) -> Vec<String> {
+    let mut out = Vec::new();
+    for key in ["patches", "patchesJson6902"] {
+        for item in root.get(key).into_iter().flat_map(|n| n.items()) {
+            if let Some(path) = item.get("path").and_then(|p| p.str()) {
+                out.push(path.to_owned());
+            }
+        }
+    }
+    for item in root.get("patchesStrategicMerge").into_iter().flat_map(|n| n.items()) {
+        if let Some(path) = item.str().filter(|p| !p.contains('\n')) {
+            out.push(path.to_owned());
+        }
+    }
+    out
 }
 
 /// Reads one object (a document root or a `List` item).

@@ -1,0 +1,74 @@
+use crate::declare_rule;
+use crate::index::Index;
+use crate::report::Diagnostic;
+use crate::rules::{Rule, RuleMeta};
+
+declare_rule! {
+    /// Flags an object (same API group, kind, namespace and name) defined more
+    /// than once in the analysed files.
+    ///
+    /// Objects in kustomize patch files are not objects of their own and are not
+    /// counted.
+    ///
+    /// ## Why is this bad?
+    /// Only one of the definitions can exist in the cluster: whichever is applied
+    /// last silently replaces the other. Which one wins depends on file order in
+    /// the sync tool, so routing can change without any edit to the routing file.
+    /// Copies also drift: a fix made in one is missing from the other.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// # apps/shop/reviews/istio.yaml
+    /// apiVersion: networking.istio.io/v1
+    /// kind: VirtualService
+    /// metadata: {name: reviews, namespace: shop}
+    /// ---
+    /// # apps/shop/legacy/routes.yaml
+    /// apiVersion: networking.istio.io/v1
+    /// kind: VirtualService
+    /// metadata: {name: reviews, namespace: shop}
+    /// ```
+    /// Use instead: keep one definition, or give the objects different names.
+    pub DuplicateObject {
+        name: "duplicate-object",
+        severity: Warning,
+        kinds: [],
+        upstream: [],
+    }
+}
+
+impl Rule for DuplicateObject {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check_graph(&self, index: &Index, out: &mut Vec<Diagnostic>) {
+        for (key, ids) in index.by_identity() {
+            if key.name.is_empty() || ids.len() < 2 {
+                continue;
+            }
+            let first = &index.object(ids[0]).meta;
+            let shown = if key.namespace.is_empty() {
+                format!("`{}`", key.name)
+            } else {
+                format!("`{}/{}`", key.namespace, key.name)
+            };
+            for id in &ids[1..] {
+                let meta = &index.object(*id).meta;
+                out.push(
+                    Diagnostic::new(
+                        &Self::META,
+                        meta.file,
+                        meta.anchor(),
+                        format!("{} {shown} is defined {} times", key.kind, ids.len()),
+                    )
+                    .label("defined again here")
+                    .object(meta)
+                    .path(meta.path("/metadata/name"))
+                    .related(first.file, first.anchor(), "first defined here")
+                    .help("Keep one definition: whichever copy is applied last silently replaces the other."),
+                );
+            }
+        }
+    }
+}

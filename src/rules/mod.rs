@@ -1,0 +1,179 @@
+//! The rule framework: rule metadata declared with [`declare_rule!`], the
+//! [`Rule`] trait with its three hooks, and the registry of every rule.
+//!
+//! A rule is a pure function of what it is shown — a parsed document, one object
+//! with its tree, or the cross-namespace index — to diagnostics. Rules do no I/O,
+//! keep no state and print nothing.
+
+mod duplicate_key;
+mod duplicate_object;
+mod undeclared_subset;
+mod unreadable_file;
+mod yaml_syntax;
+
+use crate::index::Index;
+use crate::load::ParsedDocument;
+use crate::model::node::Node;
+use crate::model::Object;
+use crate::report::{Diagnostic, Severity};
+use crate::settings::Settings;
+use crate::source::SourceFile;
+
+pub use duplicate_key::DuplicateKey;
+pub use duplicate_object::DuplicateObject;
+pub use undeclared_subset::UndeclaredSubset;
+pub use unreadable_file::UnreadableFile;
+pub use yaml_syntax::YamlSyntax;
+
+/// What every rule declares about itself.
+#[derive(Debug)]
+pub struct RuleMeta {
+    /// Kebab-case name naming the pattern flagged.
+    pub name: &'static str,
+    /// Default severity.
+    pub severity: Severity,
+    /// Kinds the rule looks at (empty: documents rather than objects).
+    pub kinds: &'static [&'static str],
+    /// Corresponding istioctl and Kiali codes.
+    pub upstream: &'static [&'static str],
+    /// The rule's doc comment: summary, `## Why is this bad?`, `## Example`.
+    pub docs: &'static str,
+    /// The Rust source file, for the meta-tests' naming checks.
+    pub source_file: &'static str,
+    /// The Rust type name, for the meta-tests' naming checks.
+    pub type_name: &'static str,
+}
+
+impl RuleMeta {
+    /// The documentation with the one leading space of each `///` line removed.
+    pub fn documentation(&self) -> String {
+        self.docs
+            .lines()
+            .map(|l| l.strip_prefix(' ').unwrap_or(l))
+            .collect::<Vec<_>>()
+            .join("\n")
+            .trim()
+            .to_owned()
+    }
+
+    /// The first paragraph of the documentation, on one line.
+    pub fn summary(&self) -> String {
+        self.documentation()
+            .split("\n\n")
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// Declares a rule: a unit struct whose `META` carries the doc comment as data.
+///
+/// ```ignore
+/// declare_rule! {
+///     /// Flags ...
+///     pub UndeclaredSubset {
+///         name: "undeclared-subset",
+///         severity: Error,
+///         kinds: [VirtualService],
+///         upstream: ["IST0101", "KIA1107"],
+///     }
+/// }
+/// ```
+#[macro_export]
+macro_rules! declare_rule {
+    (
+        $(#[doc = $doc:literal])*
+        $vis:vis $ty:ident {
+            name: $name:literal,
+            severity: $sev:ident,
+            kinds: [$($kind:ident),* $(,)?],
+            upstream: [$($up:literal),* $(,)?] $(,)?
+        }
+    ) => {
+        $(#[doc = $doc])*
+        #[derive(Debug, Clone, Copy, Default)]
+        $vis struct $ty;
+
+        impl $ty {
+            /// The rule's metadata and documentation.
+            pub const META: $crate::rules::RuleMeta = $crate::rules::RuleMeta {
+                name: $name,
+                severity: $crate::report::Severity::$sev,
+                kinds: &[$(stringify!($kind)),*],
+                upstream: &[$($up),*],
+                docs: concat!($($doc, "\n"),*),
+                source_file: file!(),
+                type_name: stringify!($ty),
+            };
+        }
+    };
+}
+
+/// One parsed document, shown to document rules.
+pub struct DocumentContext<'a> {
+    /// The file.
+    pub file: &'a SourceFile,
+    /// The parse result.
+    pub parsed: &'a ParsedDocument<'a>,
+    /// Objects read from the document (empty when it did not parse).
+    pub objects: &'a [Object],
+    /// Run settings.
+    pub settings: &'a Settings,
+}
+
+/// One object with its tree, shown to object rules while the tree is alive.
+pub struct ObjectContext<'a> {
+    /// The file.
+    pub file: &'a SourceFile,
+    /// The object's facts.
+    pub object: &'a Object,
+    /// The object's YAML tree.
+    pub tree: Node<'a>,
+    /// Run settings.
+    pub settings: &'a Settings,
+}
+
+/// A rule. Implement the hooks the rule needs; the others do nothing.
+pub trait Rule: Send + Sync {
+    /// The rule's metadata (from [`declare_rule!`]).
+    fn meta(&self) -> &'static RuleMeta;
+
+    /// Looks at one parsed document (syntax, keys) before objects are read.
+    fn check_document(&self, _doc: &DocumentContext<'_>, _out: &mut Vec<Diagnostic>) {}
+
+    /// Looks at one object of a kind in `meta().kinds`, with its tree.
+    fn check_object(&self, _obj: &ObjectContext<'_>, _out: &mut Vec<Diagnostic>) {}
+
+    /// Looks across objects through the index, after every file is read.
+    fn check_graph(&self, _index: &Index, _out: &mut Vec<Diagnostic>) {}
+}
+
+/// Every rule meshvet has, in name order.
+pub fn all() -> &'static [&'static dyn Rule] {
+    static RULES: &[&dyn Rule] = &[
+        &DuplicateKey,
+        &DuplicateObject,
+        &UndeclaredSubset,
+        &UnreadableFile,
+        &YamlSyntax,
+    ];
+    RULES
+}
+
+/// Looks a rule up by name.
+pub fn find(name: &str) -> Option<&'static dyn Rule> {
+    all().iter().copied().find(|r| r.meta().name == name)
+}
+
+/// Names of rules whose name is close to `name` (for "did you mean").
+pub fn suggest(name: &str) -> Option<&'static str> {
+    all()
+        .iter()
+        .map(|r| r.meta().name)
+        .map(|n| (crate::text::edit_distance(n, name), n))
+        .filter(|(d, n)| *d <= n.len() / 3 + 1)
+        .min()
+        .map(|(_, n)| n)
+}

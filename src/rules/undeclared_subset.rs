@@ -1,0 +1,268 @@
+use crate::declare_rule;
+use crate::index::{DestinationRuleLookup, Index, LookupTier};
+use crate::model::{Destination, Object, ObjectMeta, Spec, VirtualService};
+use crate::report::Diagnostic;
+use crate::rules::{Rule, RuleMeta};
+use crate::text::{backtick_list, closest};
+
+declare_rule! {
+    /// Flags a route, mirror or mirrors destination whose subset no
+    /// DestinationRule that applies to that host declares.
+    ///
+    /// The host is resolved as Istio does (a short name in the VirtualService's
+    /// namespace), and the DestinationRule is chosen as Istio chooses it: the
+    /// client's namespace first, then the service's namespace, then the root
+    /// namespace, each only when exported to the client; the exact host before
+    /// the most specific wildcard; rules for one host in one namespace merged,
+    /// first subset definition winning. Clients are the VirtualService's own
+    /// namespace and, for gateway-bound routes, the Gateway's namespace.
+    ///
+    /// ## Why is this bad?
+    /// Istio still builds a route to the cluster `outbound|port|subset|host`, but
+    /// it only creates clusters for subsets the applicable DestinationRule
+    /// declares. Every request that takes this route gets `503` with response
+    /// flag `NC` (no cluster found). Declaring the subset in a DestinationRule
+    /// Istio never applies to these clients (another namespace, not exported,
+    /// shadowed by a rule in the client's namespace) has the same effect.
+    ///
+    /// ## Example
+    /// ```yaml
+    /// apiVersion: networking.istio.io/v1
+    /// kind: VirtualService
+    /// metadata: {name: reviews, namespace: shop}
+    /// spec:
+    ///   hosts: [reviews]
+    ///   http:
+    ///   - route:
+    ///     - destination: {host: reviews, subset: v3}
+    /// ---
+    /// apiVersion: networking.istio.io/v1
+    /// kind: DestinationRule
+    /// metadata: {name: reviews, namespace: shop}
+    /// spec:
+    ///   host: reviews
+    ///   subsets:
+    ///   - {name: v1, labels: {version: v1}}
+    ///   - {name: v2, labels: {version: v2}}
+    /// ```
+    /// Use instead: route to a declared subset, or declare `v3` (with labels that
+    /// select its pods) before the route that uses it is applied.
+    pub UndeclaredSubset {
+        name: "undeclared-subset",
+        severity: Error,
+        kinds: [VirtualService],
+        upstream: ["IST0101", "KIA1107"],
+    }
+}
+
+impl Rule for UndeclaredSubset {
+    fn meta(&self) -> &'static RuleMeta {
+        &Self::META
+    }
+
+    fn check_graph(&self, index: &Index, out: &mut Vec<Diagnostic>) {
+        for object in index.objects() {
+            if let Spec::VirtualService(vs) = &object.spec {
+                let clients = client_namespaces(index, object, vs);
+                for (dest, what) in destinations(vs) {
+                    check_destination(index, object, &clients, dest, what, out);
+                }
+            }
+        }
+    }
+}
+
+/// Every destination of a VirtualService with a word for where it is used.
+fn destinations(vs: &VirtualService) -> Vec<(&Destination, &'static str)> {
+    let mut out = Vec::new();
+    for route in &vs.http {
+        out.extend(route.route.iter().map(|r| (&r.destination, "route")));
+        out.extend(route.mirror.iter().map(|m| (m, "mirror")));
+        out.extend(route.mirrors.iter().map(|m| (&m.destination, "mirror")));
+    }
+    for route in vs.tcp.iter().chain(&vs.tls) {
+        out.extend(route.route.iter().map(|r| (&r.destination, "route")));
+    }
+    out
+}
+
+/// Namespaces whose proxies use this VirtualService, with the gateway that puts
+/// them there (none for sidecars in the VirtualService's own namespace).
+fn client_namespaces(index: &Index, object: &Object, vs: &VirtualService) -> Vec<(String, Option<String>)> {
+    let ns = &object.meta.namespace;
+    let mut out = Vec::new();
+    if vs.gateways.is_empty() || vs.gateways.iter().any(|g| g.value == "mesh") {
+        out.push((ns.clone(), None));
+    }
+    for g in vs.gateways.iter().filter(|g| g.value != "mesh") {
+        let gw_ns = match index.gateway(&g.value, ns) {
+            Some(id) => index.object(id).meta.namespace.clone(),
+            None => g.value.split_once('/').map_or_else(|| ns.clone(), |(n, _)| n.to_owned()),
+        };
+        if !out.iter().any(|(n, _)| *n == gw_ns) {
+            out.push((gw_ns, Some(g.value.clone())));
+        }
+    }
+    out
+}
+
+fn rule_name(meta: &ObjectMeta) -> String {
+    format!("`{}/{}`", meta.namespace, meta.name())
+}
+
+fn check_destination(
+    index: &Index,
+    object: &Object,
+    clients: &[(String, Option<String>)],
+    dest: &Destination,
+    what: &str,
+    out: &mut Vec<Diagnostic>,
+) {
+    let (Some(subset), Some(host)) = (&dest.subset, &dest.host) else {
+        return;
+    };
+    let meta = &object.meta;
+    let resolved = index.resolve_host(&host.value, &meta.namespace);
+    for (client, gateway) in clients {
+        let lookup = index.destination_rules_for(&resolved, client);
+        let declared = lookup
+            .as_ref()
+            .map(|l| index.merged_subsets(&l.rules))
+            .unwrap_or_default();
+        if declared.contains_key(subset.value.as_str()) {
+            continue;
+        }
+        let via = gateway
+            .as_ref()
+            .map(|g| format!(" for traffic through gateway `{g}`"))
+            .unwrap_or_default();
+        let host_shown = if resolved == host.value {
+            format!("`{resolved}`")
+        } else {
+            format!("`{}` (`{resolved}`)", host.value)
+        };
+        let mut d = match &lookup {
+            Some(l) => {
+                let names: Vec<&str> = declared.keys().copied().collect();
+                let rules: Vec<String> = l.rules.iter().map(|id| rule_name(&index.object(*id).meta)).collect();
+                let by = if rules.len() == 1 {
+                    format!("DestinationRule {}", rules[0])
+                } else {
+                    format!("DestinationRules {}", rules.join(", "))
+                };
+                let message = if names.is_empty() {
+                    format!("{what} subset `{}` of host {host_shown} is not declared: {by} declares no subsets{via}", subset.value)
+                } else {
+                    format!(
+                        "{what} subset `{}` of host {host_shown} is not declared by {by}{via}, which declares {}",
+                        subset.value,
+                        backtick_list(&names, "and")
+                    )
+                };
+                let hint = closest(&subset.value, names.iter().copied())
+                    .map(|c| format!("Did you mean `{c}`? "))
+                    .unwrap_or_default();
+                let alternatives = if names.is_empty() {
+                    String::new()
+                } else {
+                    format!(", or route to {}", backtick_list(&names, "or"))
+                };
+                let mut d = Diagnostic::new(&UndeclaredSubset::META, meta.file, subset.span, message).help(format!(
+                    "{hint}Declare subset `{}` in {by}{alternatives}.",
+                    subset.value
+                ));
+                for id in &l.rules {
+                    let dr_meta = &index.object(*id).meta;
+                    if let Spec::DestinationRule(dr) = &index.object(*id).spec {
+                        let span = dr.subsets_key.or(dr.host.as_ref().map(|h| h.span)).unwrap_or(dr_meta.anchor());
+                        d = d.related(dr_meta.file, span, format!("subsets of `{}` are declared here", host.value));
+                    }
+                }
+                d
+            }
+            None => Diagnostic::new(
+                &UndeclaredSubset::META,
+                meta.file,
+                subset.span,
+                format!("{what} subset `{}` is not declared: no DestinationRule for host {host_shown} applies{via}", subset.value),
+            )
+            .help(format!(
+                "Create a DestinationRule for `{resolved}` that declares subset `{}` with labels selecting its pods, or remove the subset.",
+                subset.value
+            )),
+        };
+        d = explain_unapplied(index, d, &resolved, client, lookup.as_ref(), &subset.value);
+        out.push(
+            d.label("not declared")
+                .object(meta)
+                .path(format!("{}/subset", dest.path)),
+        );
+        // One finding per destination: the first client that misses it says enough.
+        return;
+    }
+}
+
+/// Adds related notes for DestinationRules that do declare the subset but that
+/// Istio does not apply to clients in `client`, saying why.
+fn explain_unapplied(
+    index: &Index,
+    mut d: Diagnostic,
+    host: &str,
+    client: &str,
+    lookup: Option<&DestinationRuleLookup>,
+    subset: &str,
+) -> Diagnostic {
+    for id in index.destination_rules_covering(host) {
+        if lookup.is_some_and(|l| l.rules.contains(&id)) {
+            continue;
+        }
+        let object = index.object(id);
+        let Spec::DestinationRule(dr) = &object.spec else {
+            continue;
+        };
+        let Some(s) = dr.subsets.iter().find(|s| s.name.as_ref().is_some_and(|n| n.value == subset)) else {
+            continue;
+        };
+        let span = s.name.as_ref().map_or(s.span, |n| n.span);
+        let dr_ns = &object.meta.namespace;
+        let why = match lookup {
+            Some(l) if l.namespace == *dr_ns => format!(
+                "declared by {} too, but the rule for `{}` in the same namespace takes precedence",
+                rule_name(&object.meta),
+                l.pattern
+            ),
+            Some(l) if tier_of(index, host, client, dr_ns).is_some_and(|t| l.tier < t) => format!(
+                "declared by {}, but Istio uses the DestinationRule in namespace `{}` first",
+                rule_name(&object.meta),
+                l.namespace
+            ),
+            _ if !index.is_exported(&dr.export_to, "DestinationRule", dr_ns, client) => format!(
+                "declared by {}, which is not exported to namespace `{client}`",
+                rule_name(&object.meta)
+            ),
+            _ if dr.workload_selector.is_some() && dr_ns != client => format!(
+                "declared by {}, which has a workload selector and so applies only in namespace `{dr_ns}`",
+                rule_name(&object.meta)
+            ),
+            _ => format!(
+                "declared by {}, but Istio never applies a DestinationRule from namespace `{dr_ns}` to clients in `{client}`: only the client's, the service's and the root namespace count",
+                rule_name(&object.meta)
+            ),
+        };
+        d = d.related(object.meta.file, span, why);
+    }
+    d
+}
+
+/// The lookup step at which Istio would consider rules in `ns`, if any.
+fn tier_of(index: &Index, host: &str, client: &str, ns: &str) -> Option<LookupTier> {
+    if ns == client {
+        Some(LookupTier::Client)
+    } else if index.service_namespaces(host).iter().any(|n| n == ns) {
+        Some(LookupTier::Service)
+    } else if index.settings().root_namespace == ns {
+        Some(LookupTier::Root)
+    } else {
+        None
+    }
+}
