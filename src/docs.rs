@@ -87,3 +87,21 @@ pub fn page(meta: &RuleMeta) -> String {
     out.push('\n');
     out
 }
+
+/// The index page `rules/README.md`.
+pub fn index_page(rules: &[&'static dyn Rule]) -> String {
+    format!(
+        "# meshvet rules\n\nGenerated from the rules' doc comments by `meshvet rules --write-docs rules`; do not edit by hand.\n\n{}",
+        list_markdown(rules)
+    )
+}
+
+/// Writes `README.md` and one page per rule into `dir`.
+pub fn write_pages(dir: &std::path::Path, rules: &[&'static dyn Rule]) -> std::io::Result<usize> {
+    std::fs::create_dir_all(dir)?;
+    std::fs::write(dir.join("README.md"), index_page(rules))?;
+    for r in rules {
+        std::fs::write(dir.join(format!("{}.md", r.meta().name)), page(r.meta()))?;
+    }
+    Ok(rules.len() + 1)
+}

@@ -31,6 +31,9 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = ListFormat::Text)]
         format: ListFormat,
+        /// Write `README.md` and one Markdown page per rule into this folder.
+        #[arg(long, value_name = "DIR")]
+        write_docs: Option<PathBuf>,
     },
     /// Explain one rule.
     Rule {
@@ -112,7 +115,20 @@ fn main() -> ExitCode {
                 ExitCode::from(2)
             }
         },
-        Command::Rules { format } => {
+        Command::Rules {
+            write_docs: Some(dir),
+            ..
+        } => match docs::write_pages(&dir, rules::all()) {
+            Ok(n) => {
+                eprintln!("wrote {n} pages to {}", dir.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("meshvet: error: cannot write {}: {e}", dir.display());
+                ExitCode::from(2)
+            }
+        },
+        Command::Rules { format, .. } => {
             let all = rules::all();
             print!(
                 "{}",

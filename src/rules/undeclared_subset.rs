@@ -192,6 +192,9 @@ fn check_destination(
             )),
         };
         d = explain_unapplied(index, d, &resolved, client, lookup.as_ref(), &subset.value);
+        if lookup.is_none() && crate::host::is_short(&host.value) {
+            d = hint_other_namespaces(index, d, &host.value, &meta.namespace, &subset.value);
+        }
         out.push(
             d.label("not declared")
                 .object(meta)
@@ -250,6 +253,37 @@ fn explain_unapplied(
             ),
         };
         d = d.related(object.meta.file, span, why);
+    }
+    d
+}
+
+/// For a short host that resolved to a namespace without rules for it: points at
+/// DestinationRules in other namespaces whose host has the same short name and
+/// that declare the subset, since the author most likely meant that service.
+fn hint_other_namespaces(index: &Index, mut d: Diagnostic, short: &str, own_ns: &str, subset: &str) -> Diagnostic {
+    let domain = &index.settings().cluster_domain;
+    let mut hosts = Vec::new();
+    for ns in index.namespaces().iter().filter(|ns| *ns != own_ns) {
+        let fqdn = crate::host::service_fqdn(short, ns, domain);
+        for id in index.destination_rules_covering(&fqdn) {
+            let object = index.object(id);
+            let Spec::DestinationRule(dr) = &object.spec else { continue };
+            if let Some(s) = dr.subsets.iter().find(|s| s.name.as_ref().is_some_and(|n| n.value == subset)) {
+                let span = s.name.as_ref().map_or(s.span, |n| n.span);
+                d = d.related(object.meta.file, span, format!("declared for `{fqdn}` by {}", rule_name(&object.meta)));
+                if !hosts.contains(&fqdn) {
+                    hosts.push(fqdn.clone());
+                }
+            }
+        }
+    }
+    if !hosts.is_empty() {
+        let help = format!(
+            "The short host `{short}` means `{}`. To reach the service in another namespace, write its full name: {}.",
+            crate::host::service_fqdn(short, own_ns, domain),
+            backtick_list(&hosts, "or")
+        );
+        d = d.help(help);
     }
     d
 }
