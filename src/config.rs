@@ -100,8 +100,14 @@ const KEYS: &[&str] = &[
 /// Finds `.meshvet.yaml` in `start` (or its folder, for a file) or any parent.
 pub fn find(start: &Path) -> Option<PathBuf> {
     let start = std::fs::canonicalize(start).ok()?;
-    let dir = if start.is_dir() { start.as_path() } else { start.parent()? };
-    dir.ancestors().map(|d| d.join(CONFIG_FILE)).find(|p| p.is_file())
+    let dir = if start.is_dir() {
+        start.as_path()
+    } else {
+        start.parent()?
+    };
+    dir.ancestors()
+        .map(|d| d.join(CONFIG_FILE))
+        .find(|p| p.is_file())
 }
 
 /// Reads and validates a configuration file.
@@ -142,7 +148,10 @@ pub fn parse(name: &str, text: &str) -> Result<Config, ConfigError> {
     };
     let root = Node::root(root, SpanMapper::new(&file, doc.segment.first_line));
     if root.shape() != Shape::Mapping {
-        return Err(err(Some(root), "the configuration must be a mapping".to_owned()));
+        return Err(err(
+            Some(root),
+            "the configuration must be a mapping".to_owned(),
+        ));
     }
     let string = |n: Node<'_>, key: &str| -> Result<String, ConfigError> {
         n.str()
@@ -151,7 +160,10 @@ pub fn parse(name: &str, text: &str) -> Result<Config, ConfigError> {
     };
     let list = |n: Node<'_>, key: &str| -> Result<Vec<String>, ConfigError> {
         if n.shape() != Shape::Sequence {
-            return Err(err(Some(n), format!("`{key}` must be a list of rule names")));
+            return Err(err(
+                Some(n),
+                format!("`{key}` must be a list of rule names"),
+            ));
         }
         n.items().map(|i| string(i, key)).collect()
     };
@@ -164,7 +176,10 @@ pub fn parse(name: &str, text: &str) -> Result<Config, ConfigError> {
             "fail-on" => {
                 let s = string(v, key)?;
                 config.fail_on = Some(FailOn::parse(&s).ok_or_else(|| {
-                    err(Some(v), format!("`fail-on` must be error, warning, info or never, not `{s}`"))
+                    err(
+                        Some(v),
+                        format!("`fail-on` must be error, warning, info or never, not `{s}`"),
+                    )
                 })?);
             }
             "select" => config.select = Some(list(v, key)?),
@@ -180,7 +195,9 @@ pub fn parse(name: &str, text: &str) -> Result<Config, ConfigError> {
                             _ => {
                                 return Err(err(
                                     Some(level),
-                                    format!("severity of `{rule_name}` must be error, warning, info or off, not `{level_text}`"),
+                                    format!(
+                                        "severity of `{rule_name}` must be error, warning, info or off, not `{level_text}`"
+                                    ),
                                 ));
                             }
                         },
@@ -214,13 +231,23 @@ mod tests {
         assert_eq!(c.cluster_domain.as_deref(), Some("example.org"));
         assert_eq!(c.fail_on, Some(FailOn::Severity(Severity::Warning)));
         assert_eq!(c.select, Some(vec!["a".to_owned()]));
-        assert_eq!(c.severity, vec![("c".to_owned(), RuleLevel::Off), ("d".to_owned(), RuleLevel::Level(Severity::Info))]);
+        assert_eq!(
+            c.severity,
+            vec![
+                ("c".to_owned(), RuleLevel::Off),
+                ("d".to_owned(), RuleLevel::Level(Severity::Info))
+            ]
+        );
     }
 
     #[test]
     fn unknown_keys_are_errors_with_a_suggestion() {
         let e = parse("c.yaml", "namespace: a\nfail_on: error\n").expect_err("unknown key");
         assert_eq!(e.line, 2);
-        assert!(e.message.contains("did you mean `fail-on`"), "{}", e.message);
+        assert!(
+            e.message.contains("did you mean `fail-on`"),
+            "{}",
+            e.message
+        );
     }
 }

@@ -42,7 +42,9 @@ pub fn is_yaml_name(path: &Path) -> bool {
 pub fn is_under_helm_templates(path: &Path) -> bool {
     path.ancestors().skip(1).any(|dir| {
         dir.file_name().is_some_and(|n| n == "templates")
-            && dir.parent().is_some_and(|chart| chart.join("Chart.yaml").is_file())
+            && dir
+                .parent()
+                .is_some_and(|chart| chart.join("Chart.yaml").is_file())
     })
 }
 
@@ -53,7 +55,8 @@ pub fn is_under_helm_templates(path: &Path) -> bool {
 pub fn discover(paths: &[PathBuf]) -> Result<Vec<Candidate>, DiscoverError> {
     let mut found: Vec<PathBuf> = Vec::new();
     for path in paths {
-        let meta = std::fs::symlink_metadata(path).map_err(|_| DiscoverError::NotFound(path.clone()))?;
+        let meta =
+            std::fs::symlink_metadata(path).map_err(|_| DiscoverError::NotFound(path.clone()))?;
         if meta.is_dir() || (meta.file_type().is_symlink() && path.is_dir()) {
             found.extend(walk(path));
         } else {
@@ -118,7 +121,8 @@ mod tests {
         impl Dir {
             pub fn new() -> Dir {
                 let n = N.fetch_add(1, Ordering::SeqCst);
-                let p = std::env::temp_dir().join(format!("meshvet-discover-{}-{n}", std::process::id()));
+                let p = std::env::temp_dir()
+                    .join(format!("meshvet-discover-{}-{n}", std::process::id()));
                 let _ = std::fs::remove_dir_all(&p);
                 std::fs::create_dir_all(&p).expect("temp dir");
                 Dir(p)
@@ -140,7 +144,13 @@ mod tests {
 
     fn names(c: &[Candidate], root: &Path) -> Vec<String> {
         c.iter()
-            .map(|c| c.path.strip_prefix(root).unwrap_or(&c.path).to_string_lossy().replace('\\', "/"))
+            .map(|c| {
+                c.path
+                    .strip_prefix(root)
+                    .unwrap_or(&c.path)
+                    .to_string_lossy()
+                    .replace('\\', "/")
+            })
             .collect()
     }
 
@@ -167,7 +177,14 @@ mod tests {
         t.write("apps/templates/vs.yaml", "");
         let found = discover(std::slice::from_ref(&t.0)).expect("discover");
         let helm: Vec<bool> = found.iter().map(|c| c.helm_template).collect();
-        assert_eq!(names(&found, &t.0), vec!["apps/templates/vs.yaml", "charts/x/Chart.yaml", "charts/x/templates/vs.yaml"]);
+        assert_eq!(
+            names(&found, &t.0),
+            vec![
+                "apps/templates/vs.yaml",
+                "charts/x/Chart.yaml",
+                "charts/x/templates/vs.yaml"
+            ]
+        );
         assert_eq!(helm, vec![false, false, true]);
     }
 

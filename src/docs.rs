@@ -57,7 +57,9 @@ pub fn list_json(rules: &[&'static dyn Rule]) -> String {
 
 /// The rule list as a Markdown table.
 pub fn list_markdown(rules: &[&'static dyn Rule]) -> String {
-    let mut out = String::from("| Rule | Severity | Kinds | Upstream | Summary |\n| --- | --- | --- | --- | --- |\n");
+    let mut out = String::from(
+        "| Rule | Severity | Kinds | Upstream | Summary |\n| --- | --- | --- | --- | --- |\n",
+    );
     for r in rules {
         let m = r.meta();
         out.push_str(&format!(

@@ -46,7 +46,8 @@ pub fn is_wildcard(host: &str) -> bool {
 pub fn service_parts<'h>(host: &'h str, domain: &str) -> Option<(&'h str, &'h str)> {
     let rest = host.strip_suffix(domain)?.strip_suffix(".svc.")?;
     let (name, namespace) = rest.split_once('.')?;
-    (!name.is_empty() && !namespace.is_empty() && !namespace.contains('.')).then_some((name, namespace))
+    (!name.is_empty() && !namespace.is_empty() && !namespace.contains('.'))
+        .then_some((name, namespace))
 }
 
 /// The FQDN of a Kubernetes Service.
@@ -60,26 +61,50 @@ mod tests {
 
     #[test]
     fn only_dotless_names_expand() {
-        assert_eq!(resolve("reviews", "shop", "cluster.local"), "reviews.shop.svc.cluster.local");
-        assert_eq!(resolve("reviews.prod", "shop", "cluster.local"), "reviews.prod");
+        assert_eq!(
+            resolve("reviews", "shop", "cluster.local"),
+            "reviews.shop.svc.cluster.local"
+        );
+        assert_eq!(
+            resolve("reviews.prod", "shop", "cluster.local"),
+            "reviews.prod"
+        );
         assert_eq!(resolve("*", "shop", "cluster.local"), "*");
-        assert_eq!(resolve("*.example.com", "shop", "cluster.local"), "*.example.com");
+        assert_eq!(
+            resolve("*.example.com", "shop", "cluster.local"),
+            "*.example.com"
+        );
     }
 
     #[test]
     fn wildcard_matching() {
         assert!(matches("*", "anything.example.com"));
-        assert!(matches("*.shop.svc.cluster.local", "reviews.shop.svc.cluster.local"));
-        assert!(!matches("*.shop.svc.cluster.local", "shop.svc.cluster.local"));
-        assert!(!matches("reviews.shop.svc.cluster.local", "ratings.shop.svc.cluster.local"));
+        assert!(matches(
+            "*.shop.svc.cluster.local",
+            "reviews.shop.svc.cluster.local"
+        ));
+        assert!(!matches(
+            "*.shop.svc.cluster.local",
+            "shop.svc.cluster.local"
+        ));
+        assert!(!matches(
+            "reviews.shop.svc.cluster.local",
+            "ratings.shop.svc.cluster.local"
+        ));
         assert!(matches("*.cluster.local", "*.shop.svc.cluster.local"));
         assert!(!matches("*.shop.svc.cluster.local", "*.cluster.local"));
     }
 
     #[test]
     fn fqdn_parts() {
-        assert_eq!(service_parts("reviews.shop.svc.cluster.local", "cluster.local"), Some(("reviews", "shop")));
+        assert_eq!(
+            service_parts("reviews.shop.svc.cluster.local", "cluster.local"),
+            Some(("reviews", "shop"))
+        );
         assert_eq!(service_parts("reviews.shop", "cluster.local"), None);
-        assert_eq!(service_parts("a.b.c.svc.cluster.local", "cluster.local"), None);
+        assert_eq!(
+            service_parts("a.b.c.svc.cluster.local", "cluster.local"),
+            None
+        );
     }
 }

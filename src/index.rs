@@ -216,7 +216,8 @@ impl Index {
                     let kind = hpa.target_kind.as_ref().map(|k| k.value.as_str());
                     for w in self.objects_named(ns, target.unwrap_or("")) {
                         let o = &self.objects[w];
-                        if matches!(o.spec, Spec::Workload(_)) && Some(o.meta.kind.as_str()) == kind {
+                        if matches!(o.spec, Spec::Workload(_)) && Some(o.meta.kind.as_str()) == kind
+                        {
                             edges.push((id, w, Relation::Scales));
                         }
                     }
@@ -298,7 +299,9 @@ impl Index {
     /// The Gateway a VirtualService in `ns` means by `reference` (`name` or `ns/name`).
     pub fn gateway(&self, reference: &str, ns: &str) -> Option<ObjId> {
         let (gw_ns, name) = reference.split_once('/').unwrap_or((ns, reference));
-        self.gateways.get(&(gw_ns.to_owned(), name.to_owned())).copied()
+        self.gateways
+            .get(&(gw_ns.to_owned(), name.to_owned()))
+            .copied()
     }
 
     /// Objects of any kind named `name` in `ns`, in analysis order.
@@ -315,7 +318,10 @@ impl Index {
     pub fn workloads_matching(&self, ns: &str, selector: &Labels) -> Vec<ObjId> {
         let mut lists: Vec<&Vec<ObjId>> = Vec::with_capacity(selector.map.len());
         for (k, v) in &selector.map {
-            match self.workload_labels.get(&(ns.to_owned(), k.clone(), v.clone())) {
+            match self
+                .workload_labels
+                .get(&(ns.to_owned(), k.clone(), v.clone()))
+            {
                 Some(list) => lists.push(list),
                 None => return Vec::new(),
             }
@@ -362,7 +368,13 @@ impl Index {
     ///
     /// `*` exports everywhere, `.` to the owner's namespace, `~` nowhere; an empty
     /// list means the mesh default for the kind (itself `*` unless configured).
-    pub fn is_exported(&self, export_to: &[SStr], kind: &str, owner_ns: &str, client_ns: &str) -> bool {
+    pub fn is_exported(
+        &self,
+        export_to: &[SStr],
+        kind: &str,
+        owner_ns: &str,
+        client_ns: &str,
+    ) -> bool {
         let defaults = match kind {
             "VirtualService" => &self.default_export_to.virtual_service,
             "DestinationRule" => &self.default_export_to.destination_rule,
@@ -428,7 +440,12 @@ impl Index {
         None
     }
 
-    fn rules_in_namespace(&self, ns: &str, h: &str, client_ns: &str) -> Option<(String, Vec<ObjId>)> {
+    fn rules_in_namespace(
+        &self,
+        ns: &str,
+        h: &str,
+        client_ns: &str,
+    ) -> Option<(String, Vec<ObjId>)> {
         let rules = self.destination_rules.get(ns)?;
         let applies = |id: &ObjId| {
             if ns == client_ns {
@@ -473,19 +490,13 @@ impl Index {
             .destination_rules
             .values()
             .flat_map(|rules| {
-                rules
-                    .exact
-                    .get(h)
-                    .into_iter()
-                    .flatten()
-                    .copied()
-                    .chain(
-                        rules
-                            .wildcard
-                            .iter()
-                            .filter(|(p, _)| host::matches(p, h))
-                            .map(|(_, id)| *id),
-                    )
+                rules.exact.get(h).into_iter().flatten().copied().chain(
+                    rules
+                        .wildcard
+                        .iter()
+                        .filter(|(p, _)| host::matches(p, h))
+                        .map(|(_, id)| *id),
+                )
             })
             .collect();
         out.sort_unstable();
@@ -520,9 +531,13 @@ mod tests {
         let file = SourceFile::new(FileId(0), "t.yaml".into(), "t.yaml".into(), text.into());
         let mut objects = Vec::new();
         for doc in parse_file(&file) {
-            let Some(root) = doc.root.as_ref() else { continue };
+            let Some(root) = doc.root.as_ref() else {
+                continue;
+            };
             let node = Node::root(root, SpanMapper::new(&file, doc.segment.first_line));
-            if let DocumentContent::Objects(o) = read_document(node, FileId(0), &ModelOptions::default()) {
+            if let DocumentContent::Objects(o) =
+                read_document(node, FileId(0), &ModelOptions::default())
+            {
                 objects.extend(o);
             }
         }
@@ -569,14 +584,24 @@ spec:
     fn lookup_goes_client_then_service_then_root() {
         let idx = index(DRS);
         let h = "reviews.b.svc.cluster.local";
-        let from_a = idx.destination_rules_for(h, "a").expect("service namespace rule");
-        assert_eq!((from_a.namespace.as_str(), from_a.tier), ("b", LookupTier::Service));
-        let from_c = idx.destination_rules_for(h, "c").expect("client namespace rule");
+        let from_a = idx
+            .destination_rules_for(h, "a")
+            .expect("service namespace rule");
+        assert_eq!(
+            (from_a.namespace.as_str(), from_a.tier),
+            ("b", LookupTier::Service)
+        );
+        let from_c = idx
+            .destination_rules_for(h, "c")
+            .expect("client namespace rule");
         assert_eq!(from_c.tier, LookupTier::Client);
         let other = idx
             .destination_rules_for("ratings.d.svc.cluster.local", "a")
             .expect("root wildcard");
-        assert_eq!((other.tier, other.pattern.as_str()), (LookupTier::Root, "*.cluster.local"));
+        assert_eq!(
+            (other.tier, other.pattern.as_str()),
+            (LookupTier::Root, "*.cluster.local")
+        );
         assert_eq!(idx.destination_rules_covering(h).len(), 3);
     }
 

@@ -97,7 +97,13 @@ pub fn active_rules(opts: &Options) -> Result<Vec<&'static dyn Rule>, Error> {
         }
     };
     let overridden = opts.severity.iter().map(|(n, _)| n);
-    for name in opts.select.iter().flatten().chain(&opts.ignore).chain(overridden) {
+    for name in opts
+        .select
+        .iter()
+        .flatten()
+        .chain(&opts.ignore)
+        .chain(overridden)
+    {
         check_name(name)?;
     }
     Ok(rules::all()
@@ -105,7 +111,9 @@ pub fn active_rules(opts: &Options) -> Result<Vec<&'static dyn Rule>, Error> {
         .copied()
         .filter(|r| {
             let name = r.meta().name;
-            opts.select.as_ref().is_none_or(|s| s.iter().any(|n| n == name))
+            opts.select
+                .as_ref()
+                .is_none_or(|s| s.iter().any(|n| n == name))
                 && !opts.ignore.iter().any(|n| n == name)
         })
         .collect())
@@ -151,20 +159,32 @@ pub fn check(inputs: &Inputs, opts: &Options) -> Result<Report, Error> {
     }
     let mut outcomes: Vec<(SourceFile, FileOutcome)> = Vec::new();
     // Kustomizations first: they say which files are patches rather than objects.
-    let (kustomizations, others): (Vec<Candidate>, Vec<Candidate>) =
-        candidates.into_iter().partition(|c| is_kustomization_name(&c.path));
+    let (kustomizations, others): (Vec<Candidate>, Vec<Candidate>) = candidates
+        .into_iter()
+        .partition(|c| is_kustomization_name(&c.path));
     let read_one = |c: Candidate| {
         let bytes = std::fs::read(&c.path).map_err(|e| e.to_string());
         (c, bytes)
     };
-    let first: Vec<_> = raw.into_iter().chain(kustomizations.into_iter().map(read_one)).collect();
+    let first: Vec<_> = raw
+        .into_iter()
+        .chain(kustomizations.into_iter().map(read_one))
+        .collect();
     let no_patches = HashSet::new();
     let analyse = |(c, bytes): (Candidate, Result<Vec<u8>, String>), patches: &HashSet<PathBuf>| {
         let display = display_path(&c.path, cwd.as_deref());
         analyse_file(c, display, bytes, patches, &rules, opts)
     };
-    outcomes.extend(first.into_par_iter().map(|r| analyse(r, &no_patches)).collect::<Vec<_>>());
-    let patches: HashSet<PathBuf> = outcomes.iter().flat_map(|(_, o)| o.patches.iter().cloned()).collect();
+    outcomes.extend(
+        first
+            .into_par_iter()
+            .map(|r| analyse(r, &no_patches))
+            .collect::<Vec<_>>(),
+    );
+    let patches: HashSet<PathBuf> = outcomes
+        .iter()
+        .flat_map(|(_, o)| o.patches.iter().cloned())
+        .collect();
     outcomes.extend(
         others
             .into_par_iter()
@@ -302,7 +322,10 @@ fn analyse_file(
     let mut outcome = FileOutcome::default();
     let unreadable = |file: SourceFile, message: String| {
         let mut o = FileOutcome::default();
-        if rules.iter().any(|r| r.meta().name == rules::UnreadableFile::META.name) {
+        if rules
+            .iter()
+            .any(|r| r.meta().name == rules::UnreadableFile::META.name)
+        {
             o.diagnostics.push(
                 Diagnostic::new(&rules::UnreadableFile::META, file.id, Span::default(), message)
                     .help("meshvet reads YAML as UTF-8 (or UTF-16 with a byte-order mark); save the file in that encoding."),
@@ -326,7 +349,10 @@ fn analyse_file(
             return (empty(display), outcome);
         }
         Decoded::NotUtf8 { offset } => {
-            return unreadable(empty(display), format!("file is not valid UTF-8 (first bad byte at offset {offset})"));
+            return unreadable(
+                empty(display),
+                format!("file is not valid UTF-8 (first bad byte at offset {offset})"),
+            );
         }
     };
     let file = SourceFile::new(id, path.clone(), display, Arc::from(text));
@@ -350,7 +376,9 @@ fn analyse_file(
             match read_document(node, id, &model_opts) {
                 DocumentContent::Objects(o) => objects = o,
                 DocumentContent::Kustomization(p) => {
-                    outcome.patches.extend(p.iter().map(|rel| normalize(&dir.join(rel))));
+                    outcome
+                        .patches
+                        .extend(p.iter().map(|rel| normalize(&dir.join(rel))));
                 }
                 DocumentContent::NotKubernetes => {}
             }
@@ -375,7 +403,10 @@ fn analyse_file(
                         tree,
                         settings: &opts.settings,
                     };
-                    for rule in rules.iter().filter(|r| r.meta().kinds.contains(&object.meta.kind.as_str())) {
+                    for rule in rules
+                        .iter()
+                        .filter(|r| r.meta().kinds.contains(&object.meta.kind.as_str()))
+                    {
                         rule.check_object(&ctx, &mut outcome.diagnostics);
                     }
                 }
@@ -414,12 +445,17 @@ fn looks_like_template(file: &SourceFile, docs: &[load::ParsedDocument<'_>]) -> 
             return false;
         }
         node.entries().any(|(k, v)| {
-            matches!(k.shape(), model::node::Shape::Mapping | model::node::Shape::Sequence)
-                || complex_key(v, depth + 1)
+            matches!(
+                k.shape(),
+                model::node::Shape::Mapping | model::node::Shape::Sequence
+            ) || complex_key(v, depth + 1)
         }) || node.items().any(|i| complex_key(i, depth + 1))
     }
     docs.iter().any(|d| match &d.root {
         None => d.error.is_some(),
-        Some(root) => complex_key(Node::root(root, SpanMapper::new(file, d.segment.first_line)), 0),
+        Some(root) => complex_key(
+            Node::root(root, SpanMapper::new(file, d.segment.first_line)),
+            0,
+        ),
     })
 }

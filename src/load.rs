@@ -330,15 +330,23 @@ fn plain_message(e: &ScanError) -> String {
         "expected a mapping key here: check the indentation of this line against the lines above"
     } else if info.contains("did not find expected node content") {
         "a value is missing here"
-    } else if info.contains("while parsing a flow sequence") || info.contains("did not find expected ',' or ']'") {
+    } else if info.contains("while parsing a flow sequence")
+        || info.contains("did not find expected ',' or ']'")
+    {
         "a flow sequence `[` is not closed with `]`, or its items are not separated by `,`"
-    } else if info.contains("while parsing a flow mapping") || info.contains("did not find expected ',' or '}'") {
+    } else if info.contains("while parsing a flow mapping")
+        || info.contains("did not find expected ',' or '}'")
+    {
         "a flow mapping `{` is not closed with `}`, or its entries are not separated by `,`"
-    } else if info.contains("unclosed quoted scalar") || info.contains("while scanning a quoted scalar") {
+    } else if info.contains("unclosed quoted scalar")
+        || info.contains("while scanning a quoted scalar")
+    {
         "a quoted string is not closed"
     } else if info.contains("alias expansion exceeded") {
         "anchors and aliases expand to more than 100000 nodes; refusing to expand further"
-    } else if info.contains("unknown anchor") || info.contains("while parsing node, found unknown anchor") {
+    } else if info.contains("unknown anchor")
+        || info.contains("while parsing node, found unknown anchor")
+    {
         "an alias refers to an anchor that is not defined earlier in this document"
     } else {
         ""
@@ -383,7 +391,11 @@ impl<'a> SpannedEventReceiver<'a> for Receiver<'a> {
         match &ev {
             Event::DocumentStart(_) => self.frames.clear(),
             Event::Scalar(value, ..) => {
-                if let Some(Frame::Mapping { expect_key: true, keys }) = self.frames.last_mut() {
+                if let Some(Frame::Mapping {
+                    expect_key: true,
+                    keys,
+                }) = self.frames.last_mut()
+                {
                     match keys.get(value.as_ref()) {
                         Some(first) => self.duplicates.push((value.to_string(), *first, span)),
                         None => {
@@ -462,7 +474,10 @@ mod tests {
 
     #[test]
     fn decode_handles_boms_binary_and_bad_utf8() {
-        assert_eq!(decode(b"\xEF\xBB\xBFa: 1".to_vec()), Decoded::Text("a: 1".into()));
+        assert_eq!(
+            decode(b"\xEF\xBB\xBFa: 1".to_vec()),
+            Decoded::Text("a: 1".into())
+        );
         assert_eq!(decode(vec![0xFF, 0xFE, b'a', 0]), Decoded::Text("a".into()));
         assert_eq!(decode(b"a\0b".to_vec()), Decoded::Binary);
         assert_eq!(decode(b"ab\xFF".to_vec()), Decoded::NotUtf8 { offset: 2 });
@@ -480,7 +495,12 @@ mod tests {
         }
         let f = file(&s);
         let docs = parse_file(&f);
-        assert!(docs[0].error.as_ref().is_some_and(|e| e.message.contains("100000")));
+        assert!(
+            docs[0]
+                .error
+                .as_ref()
+                .is_some_and(|e| e.message.contains("100000"))
+        );
     }
 
     #[test]

@@ -16,7 +16,11 @@ use meshvet::report::{Report, human, json};
 use meshvet::{Inputs, Options, docs, rules};
 
 #[derive(Parser)]
-#[command(name = "meshvet", version, about = "Finds Istio traffic-routing mistakes in Git, before they reach a cluster")]
+#[command(
+    name = "meshvet",
+    version,
+    about = "Finds Istio traffic-routing mistakes in Git, before they reach a cluster"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -149,7 +153,9 @@ fn main() -> ExitCode {
                 let hint = rules::suggest(&name)
                     .map(|s| format!(" (did you mean `{s}`?)"))
                     .unwrap_or_default();
-                eprintln!("meshvet: error: unknown rule `{name}`{hint}; `meshvet rules` lists them");
+                eprintln!(
+                    "meshvet: error: unknown rule `{name}`{hint}; `meshvet rules` lists them"
+                );
                 ExitCode::from(2)
             }
         },
@@ -162,7 +168,11 @@ fn run_check(args: CheckArgs) -> Result<ExitCode, String> {
     if let Some(ns) = args.namespace.clone().or(config.namespace.clone()) {
         opts.settings.default_namespace = ns;
     }
-    if let Some(d) = args.cluster_domain.clone().or(config.cluster_domain.clone()) {
+    if let Some(d) = args
+        .cluster_domain
+        .clone()
+        .or(config.cluster_domain.clone())
+    {
         opts.settings.cluster_domain = d;
     }
     if let Some(r) = config.root_namespace.clone() {
@@ -179,7 +189,9 @@ fn run_check(args: CheckArgs) -> Result<ExitCode, String> {
     opts.allow_empty = args.allow_empty;
     let fail_on = match &args.fail_on {
         Some(s) => FailOn::parse(s).unwrap_or(FailOn::Severity(meshvet::report::Severity::Error)),
-        None => config.fail_on.unwrap_or(FailOn::Severity(meshvet::report::Severity::Error)),
+        None => config
+            .fail_on
+            .unwrap_or(FailOn::Severity(meshvet::report::Severity::Error)),
     };
 
     let mut inputs = Inputs::default();
@@ -207,7 +219,11 @@ fn run_check(args: CheckArgs) -> Result<ExitCode, String> {
         FailOn::Never => false,
         FailOn::Severity(s) => report.max_severity().is_some_and(|m| m >= s),
     };
-    Ok(if failed { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn load_config(args: &CheckArgs) -> Result<Config, String> {
@@ -264,7 +280,9 @@ fn terminal_width() -> Option<usize> {
 
 fn write_output(args: &CheckArgs, text: &str) -> Result<(), String> {
     match &args.output {
-        Some(path) => std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display())),
+        Some(path) => {
+            std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+        }
         None => {
             let mut out = std::io::stdout().lock();
             // A closed pipe (`meshvet check | head`) is not an error worth a message.

@@ -101,7 +101,9 @@ impl LineIndex {
 
     /// Byte offset where the 1-based `line` starts; past the end gives the last line.
     pub fn line_start(&self, line: usize) -> usize {
-        let i = line.saturating_sub(1).min(self.starts.len().saturating_sub(1));
+        let i = line
+            .saturating_sub(1)
+            .min(self.starts.len().saturating_sub(1));
         self.starts.get(i).copied().unwrap_or(0) as usize
     }
 
@@ -282,8 +284,14 @@ mod tests {
     #[test]
     fn display_paths_are_relative_inside_cwd() {
         let cwd = Path::new("/repo");
-        assert_eq!(display_path(Path::new("/repo/a/b.yaml"), Some(cwd)), "a/b.yaml");
-        assert_eq!(display_path(Path::new("/other/b.yaml"), Some(cwd)), "/other/b.yaml");
+        assert_eq!(
+            display_path(Path::new("/repo/a/b.yaml"), Some(cwd)),
+            "a/b.yaml"
+        );
+        assert_eq!(
+            display_path(Path::new("/other/b.yaml"), Some(cwd)),
+            "/other/b.yaml"
+        );
         assert_eq!(display_path(Path::new("./x.yaml"), None), "x.yaml");
     }
 }

@@ -48,7 +48,11 @@ pub fn backtick_list<S: AsRef<str>>(items: &[S], conjunction: &str) -> String {
 
 /// "1 error" / "2 errors".
 pub fn plural(n: usize, word: &str) -> String {
-    if n == 1 { format!("{n} {word}") } else { format!("{n} {word}s") }
+    if n == 1 {
+        format!("{n} {word}")
+    } else {
+        format!("{n} {word}s")
+    }
 }
 
 #[cfg(test)]

@@ -22,9 +22,10 @@ fn fixtures(rule: &str, prefix: &str) -> Vec<PathBuf> {
             rd.filter_map(Result::ok)
                 .map(|e| e.path())
                 .filter(|p| {
-                    p.file_name()
-                        .and_then(|n| n.to_str())
-                        .is_some_and(|n| n.starts_with(prefix) && (p.is_dir() || n.ends_with(".yaml") || n.ends_with(".yml")))
+                    p.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                        n.starts_with(prefix)
+                            && (p.is_dir() || n.ends_with(".yaml") || n.ends_with(".yml"))
+                    })
                 })
                 .collect()
         })
@@ -53,7 +54,11 @@ fn valid_fixtures_produce_nothing() {
         let name = rule.meta().name;
         for path in fixtures(name, "valid") {
             let report = run(name, &path);
-            let found: Vec<_> = report.diagnostics.iter().filter(|d| d.rule == name).collect();
+            let found: Vec<_> = report
+                .diagnostics
+                .iter()
+                .filter(|d| d.rule == name)
+                .collect();
             assert!(
                 found.is_empty(),
                 "{name}: {} should be clean but got:\n{}",
@@ -75,7 +80,11 @@ fn invalid_fixtures_fire_and_match_snapshots() {
                 "{name}: {} should fire",
                 path.display()
             );
-            let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("invalid").to_owned();
+            let stem = path
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .unwrap_or("invalid")
+                .to_owned();
             let rendered = human::render(&report, &HumanOptions::default());
             insta::with_settings!({
                 snapshot_path => root().join("testdata").join(name).join("snapshots"),
@@ -92,8 +101,14 @@ fn invalid_fixtures_fire_and_match_snapshots() {
 fn every_rule_has_valid_and_invalid_fixtures() {
     for rule in rules::all() {
         let name = rule.meta().name;
-        assert!(!fixtures(name, "valid").is_empty(), "{name}: add testdata/{name}/valid.yaml");
-        assert!(!fixtures(name, "invalid").is_empty(), "{name}: add testdata/{name}/invalid.yaml");
+        assert!(
+            !fixtures(name, "valid").is_empty(),
+            "{name}: add testdata/{name}/valid.yaml"
+        );
+        assert!(
+            !fixtures(name, "invalid").is_empty(),
+            "{name}: add testdata/{name}/invalid.yaml"
+        );
     }
 }
 
@@ -102,7 +117,9 @@ fn camel(kebab: &str) -> String {
         .split('-')
         .map(|w| {
             let mut c = w.chars();
-            c.next().map(|f| f.to_ascii_uppercase().to_string() + c.as_str()).unwrap_or_default()
+            c.next()
+                .map(|f| f.to_ascii_uppercase().to_string() + c.as_str())
+                .unwrap_or_default()
         })
         .collect()
 }
@@ -121,13 +138,30 @@ fn names_are_consistent() {
     for rule in rules::all() {
         let m: &RuleMeta = rule.meta();
         assert!(
-            m.name.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
+            m.name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'),
             "{}: names are kebab-case",
             m.name
         );
-        let file = Path::new(m.source_file).file_stem().and_then(|s| s.to_str()).unwrap_or("");
-        assert_eq!(file, m.name.replace('-', "_"), "{}: file must be {}.rs", m.name, m.name.replace('-', "_"));
-        assert_eq!(m.type_name, camel(m.name), "{}: type must be {}", m.name, camel(m.name));
+        let file = Path::new(m.source_file)
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or("");
+        assert_eq!(
+            file,
+            m.name.replace('-', "_"),
+            "{}: file must be {}.rs",
+            m.name,
+            m.name.replace('-', "_")
+        );
+        assert_eq!(
+            m.type_name,
+            camel(m.name),
+            "{}: type must be {}",
+            m.name,
+            camel(m.name)
+        );
     }
 }
 
@@ -136,12 +170,32 @@ fn docs_have_the_required_sections() {
     for rule in rules::all() {
         let m = rule.meta();
         let doc = m.documentation();
-        assert!(!m.summary().is_empty(), "{}: doc comment needs a summary", m.name);
-        assert!(!m.summary().starts_with('#'), "{}: the doc comment starts with a summary sentence", m.name);
-        assert!(doc.contains("\n## Why is this bad?\n"), "{}: needs `## Why is this bad?`", m.name);
-        assert!(doc.contains("\n## Example\n"), "{}: needs `## Example`", m.name);
+        assert!(
+            !m.summary().is_empty(),
+            "{}: doc comment needs a summary",
+            m.name
+        );
+        assert!(
+            !m.summary().starts_with('#'),
+            "{}: the doc comment starts with a summary sentence",
+            m.name
+        );
+        assert!(
+            doc.contains("\n## Why is this bad?\n"),
+            "{}: needs `## Why is this bad?`",
+            m.name
+        );
+        assert!(
+            doc.contains("\n## Example\n"),
+            "{}: needs `## Example`",
+            m.name
+        );
         let example = doc.split("\n## Example\n").nth(1).unwrap_or("");
-        assert!(example.contains("```yaml"), "{}: the example needs a yaml block", m.name);
+        assert!(
+            example.contains("```yaml"),
+            "{}: the example needs a yaml block",
+            m.name
+        );
     }
 }
 
@@ -149,9 +203,15 @@ fn docs_have_the_required_sections() {
 fn rule_pages_are_current() {
     let dir = root().join("rules");
     let update = std::env::var_os("MESHVET_UPDATE_DOCS").is_some();
-    let mut expected = vec![("README.md".to_owned(), meshvet::docs::index_page(rules::all()))];
+    let mut expected = vec![(
+        "README.md".to_owned(),
+        meshvet::docs::index_page(rules::all()),
+    )];
     for rule in rules::all() {
-        expected.push((format!("{}.md", rule.meta().name), meshvet::docs::page(rule.meta())));
+        expected.push((
+            format!("{}.md", rule.meta().name),
+            meshvet::docs::page(rule.meta()),
+        ));
     }
     for (file, text) in expected {
         let path = dir.join(&file);

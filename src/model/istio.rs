@@ -304,7 +304,10 @@ fn http_route(n: Node<'_>, path: String) -> HttpRoute {
         .flat_map(|m| m.items())
         .enumerate()
         .map(|(i, m)| MirrorPolicy {
-            destination: destination(m.get("destination"), format!("{path}/mirrors/{i}/destination")),
+            destination: destination(
+                m.get("destination"),
+                format!("{path}/mirrors/{i}/destination"),
+            ),
             percentage: spanned_float(m.get("percentage").and_then(|p| p.get("value"))),
         })
         .collect();
@@ -315,12 +318,16 @@ fn http_route(n: Node<'_>, path: String) -> HttpRoute {
             span: f.span(),
             delay_fixed: spanned_str(delay.and_then(|d| d.get("fixedDelay"))),
             delay_percentage: spanned_float(
-                delay.and_then(|d| d.get("percentage")).and_then(|p| p.get("value")),
+                delay
+                    .and_then(|d| d.get("percentage"))
+                    .and_then(|p| p.get("value")),
             ),
             delay_percent: spanned_int(delay.and_then(|d| d.get("percent"))),
             abort_status: spanned_int(abort.and_then(|a| a.get("httpStatus"))),
             abort_percentage: spanned_float(
-                abort.and_then(|a| a.get("percentage")).and_then(|p| p.get("value")),
+                abort
+                    .and_then(|a| a.get("percentage"))
+                    .and_then(|p| p.get("value")),
             ),
         }
     });
@@ -877,6 +884,9 @@ pub fn sidecar(spec: Node<'_>, _meta: &ObjectMeta) -> Sidecar {
             })
             .collect(),
         ingress_count: spec.get("ingress").map_or(0, |i| i.items().count()),
-        outbound_mode: spanned_str(spec.get("outboundTrafficPolicy").and_then(|o| o.get("mode"))),
+        outbound_mode: spanned_str(
+            spec.get("outboundTrafficPolicy")
+                .and_then(|o| o.get("mode")),
+        ),
     }
 }

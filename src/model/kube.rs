@@ -99,9 +99,7 @@ pub fn workload(node: Node<'_>, group: &str, kind: &str) -> Option<Workload> {
         ("apps", "Deployment" | "StatefulSet" | "ReplicaSet")
         | ("", "ReplicationController")
         | ("argoproj.io", "Rollout")
-        | ("apps.openshift.io", "DeploymentConfig") => {
-            (spec.and_then(|s| s.get("template")), true)
-        }
+        | ("apps.openshift.io", "DeploymentConfig") => (spec.and_then(|s| s.get("template")), true),
         ("apps", "DaemonSet") | ("batch", "Job") => (spec.and_then(|s| s.get("template")), false),
         ("batch", "CronJob") => (
             spec.and_then(|s| s.get("jobTemplate"))
@@ -144,7 +142,10 @@ pub fn workload(node: Node<'_>, group: &str, kind: &str) -> Option<Workload> {
         .flat_map(|c| c.get("ports").into_iter().flat_map(|p| p.items()))
         .filter_map(|p| {
             let number = p.get("containerPort")?.int()?;
-            Some((p.get("name").and_then(|n| n.str()).map(str::to_owned), number))
+            Some((
+                p.get("name").and_then(|n| n.str()).map(str::to_owned),
+                number,
+            ))
         })
         .collect();
     Some(Workload {
@@ -224,7 +225,10 @@ pub fn mesh_config(node: Node<'_>, meta: &ObjectMeta) -> Option<MeshConfig> {
     };
     Some(MeshConfig {
         span: mesh.span(),
-        root_namespace: root.get("rootNamespace").and_then(|n| n.str()).map(str::to_owned),
+        root_namespace: root
+            .get("rootNamespace")
+            .and_then(|n| n.str())
+            .map(str::to_owned),
         outbound_mode: root
             .get("outboundTrafficPolicy")
             .and_then(|o| o.get("mode"))

@@ -133,9 +133,9 @@ impl ObjectMeta {
 #[derive(Debug, Clone)]
 pub enum Spec {
     /// networking.istio.io VirtualService.
-    VirtualService(VirtualService),
+    VirtualService(Box<VirtualService>),
     /// networking.istio.io DestinationRule.
-    DestinationRule(DestinationRule),
+    DestinationRule(Box<DestinationRule>),
     /// networking.istio.io Gateway.
     Gateway(Gateway),
     /// networking.istio.io ServiceEntry.
@@ -215,7 +215,9 @@ pub fn read_document(root: Node<'_>, file: FileId, opts: &ModelOptions) -> Docum
     let api_version = root.get("apiVersion").and_then(|n| n.str());
     let kind = root.get("kind").and_then(|n| n.str());
     match (api_version, kind) {
-        (Some(api), Some("Kustomization" | "Component")) if api.starts_with("kustomize.config.k8s.io") => {
+        (Some(api), Some("Kustomization" | "Component"))
+            if api.starts_with("kustomize.config.k8s.io") =>
+        {
             DocumentContent::Kustomization(kustomize_patches(root))
         }
         (Some(_), Some(k)) if k.ends_with("List") && root.get("items").is_some() => {
@@ -228,9 +230,11 @@ pub fn read_document(root: Node<'_>, file: FileId, opts: &ModelOptions) -> Docum
                 .collect();
             DocumentContent::Objects(objects)
         }
-        (Some(_), Some(_)) => {
-            DocumentContent::Objects(read_object(root, file, opts, String::new()).into_iter().collect())
-        }
+        (Some(_), Some(_)) => DocumentContent::Objects(
+            read_object(root, file, opts, String::new())
+                .into_iter()
+                .collect(),
+        ),
         _ if root.get("resources").is_some() && root.get("apiVersion").is_none() => {
             // Kustomization files may omit apiVersion/kind entirely.
             DocumentContent::Kustomization(kustomize_patches(root))
@@ -250,7 +254,11 @@ fn kustomize_patches(root: Node<'_>) -> Vec<String> {
             }
         }
     }
-    for item in root.get("patchesStrategicMerge").into_iter().flat_map(|n| n.items()) {
+    for item in root
+        .get("patchesStrategicMerge")
+        .into_iter()
+        .flat_map(|n| n.items())
+    {
         if let Some(path) = item.str().filter(|p| !p.contains('\n')) {
             out.push(path.to_owned());
         }
@@ -259,7 +267,12 @@ fn kustomize_patches(root: Node<'_>) -> Vec<String> {
 }
 
 /// Reads one object (a document root or a `List` item).
-pub fn read_object(node: Node<'_>, file: FileId, opts: &ModelOptions, pointer: String) -> Option<Object> {
+pub fn read_object(
+    node: Node<'_>,
+    file: FileId,
+    opts: &ModelOptions,
+    pointer: String,
+) -> Option<Object> {
     let api_version = spanned_str(node.get("apiVersion"))?;
     let kind = spanned_str(node.get("kind"))?;
     let group = match api_version.value.split_once('/') {
@@ -292,10 +305,16 @@ pub fn read_object(node: Node<'_>, file: FileId, opts: &ModelOptions, pointer: S
     let spec = node.get("spec");
     let s = spec.unwrap_or(node);
     let spec = match (meta.group.as_str(), meta.kind.as_str()) {
-        ("networking.istio.io", "VirtualService") => Spec::VirtualService(istio::virtual_service(s, &meta)),
-        ("networking.istio.io", "DestinationRule") => Spec::DestinationRule(istio::destination_rule(s, &meta)),
+        ("networking.istio.io", "VirtualService") => {
+            Spec::VirtualService(Box::new(istio::virtual_service(s, &meta)))
+        }
+        ("networking.istio.io", "DestinationRule") => {
+            Spec::DestinationRule(Box::new(istio::destination_rule(s, &meta)))
+        }
         ("networking.istio.io", "Gateway") => Spec::Gateway(istio::gateway(s, &meta)),
-        ("networking.istio.io", "ServiceEntry") => Spec::ServiceEntry(istio::service_entry(s, &meta)),
+        ("networking.istio.io", "ServiceEntry") => {
+            Spec::ServiceEntry(istio::service_entry(s, &meta))
+        }
         ("networking.istio.io", "Sidecar") => Spec::Sidecar(istio::sidecar(s, &meta)),
         ("", "Service") => Spec::Service(kube::service(s, &meta)),
         ("", "Namespace") => Spec::Namespace,

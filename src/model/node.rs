@@ -83,11 +83,11 @@ impl<'t> Node<'t> {
         match &self.raw.data {
             YamlData::Mapping(m) if !m.is_empty() && !self.is_flow() => m
                 .iter()
-                .last()
+                .next_back()
                 .map_or(0, |(_, v)| Node::wrap(v, self.map).end_offset()),
-            YamlData::Sequence(s) if !s.is_empty() && !self.is_flow() => s
-                .last()
-                .map_or(0, |v| Node::wrap(v, self.map).end_offset()),
+            YamlData::Sequence(s) if !s.is_empty() && !self.is_flow() => {
+                s.last().map_or(0, |v| Node::wrap(v, self.map).end_offset())
+            }
             _ if self.is_null() && self.scalar_text().is_none_or(str::is_empty) => {
                 self.map.offset(self.outer.span.start)
             }
@@ -261,7 +261,10 @@ mod tests {
         let docs = parse_file(&file);
         let doc = &docs[0];
         let root = doc.root.as_ref().expect("document parses");
-        f(Node::root(root, SpanMapper::new(&file, doc.segment.first_line)), &file);
+        f(
+            Node::root(root, SpanMapper::new(&file, doc.segment.first_line)),
+            &file,
+        );
     }
 
     #[test]

@@ -94,7 +94,12 @@ pub struct Diagnostic {
 
 impl Diagnostic {
     /// A diagnostic of `rule` at `span` in `file`, with the rule's default severity.
-    pub fn new(rule: &crate::rules::RuleMeta, file: FileId, span: Span, message: impl Into<String>) -> Diagnostic {
+    pub fn new(
+        rule: &crate::rules::RuleMeta,
+        file: FileId,
+        span: Span,
+        message: impl Into<String>,
+    ) -> Diagnostic {
         Diagnostic {
             rule: rule.name,
             severity: rule.severity,

@@ -48,7 +48,10 @@ pub fn render(report: &Report, opts: &HumanOptions) -> String {
         if handler.render_report(&mut out, &rendered).is_err() {
             // A rendering failure must not lose the finding: fall back to one line.
             let (file, line, col, _, _) = report.resolve(&d.location);
-            out.push_str(&format!("{file}:{line}:{col}: {}: {} [{}]\n", d.severity, d.message, d.rule));
+            out.push_str(&format!(
+                "{file}:{line}:{col}: {}: {} [{}]\n",
+                d.severity, d.message, d.rule
+            ));
         }
         out.push('\n');
     }
@@ -101,13 +104,20 @@ struct Rendered {
 impl Rendered {
     fn new(report: &Report, d: &Diagnostic, opts: &HumanOptions) -> Rendered {
         let file = report.file(d.location.file);
-        let source = file.map(|f| NamedSource::new(f.display.clone(), f.text.clone()).with_language("yaml"));
+        let source =
+            file.map(|f| NamedSource::new(f.display.clone(), f.text.clone()).with_language("yaml"));
         let label = d.label.clone().unwrap_or_else(|| short_label(d));
-        let mut labels = vec![LabeledSpan::new_primary_with_span(Some(label), to_miette(d.location.span))];
+        let mut labels = vec![LabeledSpan::new_primary_with_span(
+            Some(label),
+            to_miette(d.location.span),
+        )];
         let mut related = Vec::new();
         for r in &d.related {
             if r.location.file == d.location.file {
-                labels.push(LabeledSpan::new_with_span(Some(r.message.clone()), to_miette(r.location.span)));
+                labels.push(LabeledSpan::new_with_span(
+                    Some(r.message.clone()),
+                    to_miette(r.location.span),
+                ));
             } else {
                 let other = report.file(r.location.file);
                 related.push(Rendered {
@@ -116,8 +126,13 @@ impl Rendered {
                     url: String::new(),
                     severity: miette::Severity::Advice,
                     help: None,
-                    source: other.map(|f| NamedSource::new(f.display.clone(), f.text.clone()).with_language("yaml")),
-                    labels: vec![LabeledSpan::new_primary_with_span(None, to_miette(r.location.span))],
+                    source: other.map(|f| {
+                        NamedSource::new(f.display.clone(), f.text.clone()).with_language("yaml")
+                    }),
+                    labels: vec![LabeledSpan::new_primary_with_span(
+                        None,
+                        to_miette(r.location.span),
+                    )],
                     related: Vec::new(),
                 });
             }
@@ -172,7 +187,9 @@ impl miette::Diagnostic for Rendered {
     }
 
     fn help<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
-        self.help.as_ref().map(|h| Box::new(h) as Box<dyn fmt::Display>)
+        self.help
+            .as_ref()
+            .map(|h| Box::new(h) as Box<dyn fmt::Display>)
     }
 
     fn url<'a>(&'a self) -> Option<Box<dyn fmt::Display + 'a>> {
@@ -184,9 +201,7 @@ impl miette::Diagnostic for Rendered {
     }
 
     fn labels(&self) -> Option<Box<dyn Iterator<Item = LabeledSpan> + '_>> {
-        if self.source.is_none() {
-            return None;
-        }
+        self.source.as_ref()?;
         Some(Box::new(self.labels.iter().cloned()))
     }
 
@@ -194,6 +209,8 @@ impl miette::Diagnostic for Rendered {
         if self.related.is_empty() {
             return None;
         }
-        Some(Box::new(self.related.iter().map(|r| r as &dyn miette::Diagnostic)))
+        Some(Box::new(
+            self.related.iter().map(|r| r as &dyn miette::Diagnostic),
+        ))
     }
 }

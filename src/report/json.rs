@@ -114,7 +114,8 @@ pub fn render(report: &Report) -> String {
             .collect(),
     };
     // Serialising plain structs of strings and numbers cannot fail.
-    let mut out = serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    let mut out =
+        serde_json::to_string_pretty(&doc).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     out.push('\n');
     out
 }

@@ -88,6 +88,9 @@ impl Timings {
     }
 }
 
+/// Order of diagnostics: file, line, column, rule, message.
+type SortKey = (String, u32, u32, &'static str, String);
+
 /// Everything a run found.
 #[derive(Debug, Default)]
 pub struct Report {
@@ -127,7 +130,7 @@ impl Report {
 
     /// Sorts diagnostics by (file path, line, column, rule, message) and recounts.
     pub fn finish(&mut self) {
-        let mut keyed: Vec<((String, u32, u32, &'static str, String), Diagnostic)> = std::mem::take(&mut self.diagnostics)
+        let mut keyed: Vec<(SortKey, Diagnostic)> = std::mem::take(&mut self.diagnostics)
             .into_iter()
             .map(|d| {
                 let (file, line, col, _, _) = self.resolve(&d.location);
@@ -143,6 +146,9 @@ impl Report {
     }
 
     fn count(&self, severity: Severity) -> usize {
-        self.diagnostics.iter().filter(|d| d.severity == severity).count()
+        self.diagnostics
+            .iter()
+            .filter(|d| d.severity == severity)
+            .count()
     }
 }

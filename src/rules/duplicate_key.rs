@@ -47,7 +47,11 @@ impl Rule for DuplicateKey {
                 format!("key `{}` is given twice in the same mapping", dup.key),
             )
             .label("given again here")
-            .related(doc.file.id, dup.first, "first given here; Kubernetes keeps only the last one")
+            .related(
+                doc.file.id,
+                dup.first,
+                "first given here; Kubernetes keeps only the last one",
+            )
             .help(format!(
                 "Remove one of the two `{}` entries: the value written first is silently dropped.",
                 dup.key

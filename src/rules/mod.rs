@@ -13,8 +13,8 @@ mod yaml_syntax;
 
 use crate::index::Index;
 use crate::load::ParsedDocument;
-use crate::model::node::Node;
 use crate::model::Object;
+use crate::model::node::Node;
 use crate::report::{Diagnostic, Severity};
 use crate::settings::Settings;
 use crate::source::SourceFile;

@@ -88,7 +88,11 @@ fn destinations(vs: &VirtualService) -> Vec<(&Destination, &'static str)> {
 
 /// Namespaces whose proxies use this VirtualService, with the gateway that puts
 /// them there (none for sidecars in the VirtualService's own namespace).
-fn client_namespaces(index: &Index, object: &Object, vs: &VirtualService) -> Vec<(String, Option<String>)> {
+fn client_namespaces(
+    index: &Index,
+    object: &Object,
+    vs: &VirtualService,
+) -> Vec<(String, Option<String>)> {
     let ns = &object.meta.namespace;
     let mut out = Vec::new();
     if vs.gateways.is_empty() || vs.gateways.iter().any(|g| g.value == "mesh") {
@@ -97,7 +101,10 @@ fn client_namespaces(index: &Index, object: &Object, vs: &VirtualService) -> Vec
     for g in vs.gateways.iter().filter(|g| g.value != "mesh") {
         let gw_ns = match index.gateway(&g.value, ns) {
             Some(id) => index.object(id).meta.namespace.clone(),
-            None => g.value.split_once('/').map_or_else(|| ns.clone(), |(n, _)| n.to_owned()),
+            None => g
+                .value
+                .split_once('/')
+                .map_or_else(|| ns.clone(), |(n, _)| n.to_owned()),
         };
         if !out.iter().any(|(n, _)| *n == gw_ns) {
             out.push((gw_ns, Some(g.value.clone())));
@@ -223,7 +230,11 @@ fn explain_unapplied(
         let Spec::DestinationRule(dr) = &object.spec else {
             continue;
         };
-        let Some(s) = dr.subsets.iter().find(|s| s.name.as_ref().is_some_and(|n| n.value == subset)) else {
+        let Some(s) = dr
+            .subsets
+            .iter()
+            .find(|s| s.name.as_ref().is_some_and(|n| n.value == subset))
+        else {
             continue;
         };
         let span = s.name.as_ref().map_or(s.span, |n| n.span);
@@ -260,17 +271,33 @@ fn explain_unapplied(
 /// For a short host that resolved to a namespace without rules for it: points at
 /// DestinationRules in other namespaces whose host has the same short name and
 /// that declare the subset, since the author most likely meant that service.
-fn hint_other_namespaces(index: &Index, mut d: Diagnostic, short: &str, own_ns: &str, subset: &str) -> Diagnostic {
+fn hint_other_namespaces(
+    index: &Index,
+    mut d: Diagnostic,
+    short: &str,
+    own_ns: &str,
+    subset: &str,
+) -> Diagnostic {
     let domain = &index.settings().cluster_domain;
     let mut hosts = Vec::new();
     for ns in index.namespaces().iter().filter(|ns| *ns != own_ns) {
         let fqdn = crate::host::service_fqdn(short, ns, domain);
         for id in index.destination_rules_covering(&fqdn) {
             let object = index.object(id);
-            let Spec::DestinationRule(dr) = &object.spec else { continue };
-            if let Some(s) = dr.subsets.iter().find(|s| s.name.as_ref().is_some_and(|n| n.value == subset)) {
+            let Spec::DestinationRule(dr) = &object.spec else {
+                continue;
+            };
+            if let Some(s) = dr
+                .subsets
+                .iter()
+                .find(|s| s.name.as_ref().is_some_and(|n| n.value == subset))
+            {
                 let span = s.name.as_ref().map_or(s.span, |n| n.span);
-                d = d.related(object.meta.file, span, format!("declared for `{fqdn}` by {}", rule_name(&object.meta)));
+                d = d.related(
+                    object.meta.file,
+                    span,
+                    format!("declared for `{fqdn}` by {}", rule_name(&object.meta)),
+                );
                 if !hosts.contains(&fqdn) {
                     hosts.push(fqdn.clone());
                 }
