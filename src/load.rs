@@ -16,6 +16,10 @@ use crate::source::{SourceFile, Span};
 /// Most nodes alias expansion may add to one document (billion-laughs guard).
 pub const ALIAS_BUDGET: usize = 100_000;
 
+/// Deepest collection nesting accepted. Real manifests stay under 30 levels;
+/// the limit keeps recursive walks and tree drops far from the stack's end.
+pub const MAX_DEPTH: usize = 256;
+
 /// How a file's bytes turned into text, or why they did not.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Decoded {
@@ -258,16 +262,24 @@ fn parse_segment(file: &SourceFile, segment: Segment) -> Vec<ParsedDocument<'_>>
         loader,
         frames: Vec::new(),
         duplicates: Vec::new(),
+        too_deep: None,
     };
     let mut parser = Parser::new_from_str(text);
     let parse_result = parser.load(&mut recv, true);
     let Receiver {
-        loader, duplicates, ..
+        loader,
+        duplicates,
+        too_deep,
+        ..
     } = recv;
-    let error = match (parse_result, loader.error()) {
-        (Err(e), _) => Some(e),
-        (Ok(()), Some(e)) => Some(e.clone()),
-        (Ok(()), None) => None,
+    let error = match (too_deep, parse_result, loader.error()) {
+        (Some(mark), _, _) => Some(ScanError::new_str(
+            mark,
+            "collections nested more than 256 levels deep",
+        )),
+        (None, Err(e), _) => Some(e),
+        (None, Ok(()), Some(e)) => Some(e.clone()),
+        (None, Ok(()), None) => None,
     };
     let duplicate_keys = duplicates
         .into_iter()
@@ -342,6 +354,8 @@ fn plain_message(e: &ScanError) -> String {
         || info.contains("while scanning a quoted scalar")
     {
         "a quoted string is not closed"
+    } else if info.contains("nested more than") || info.contains("recursion limit") {
+        "collections are nested more than 256 levels deep; refusing to go deeper"
     } else if info.contains("alias expansion exceeded") {
         "anchors and aliases expand to more than 100000 nodes; refusing to expand further"
     } else if info.contains("unknown anchor")
@@ -367,6 +381,8 @@ struct Receiver<'a> {
     loader: YamlLoader<'a, MarkedYaml<'a>>,
     frames: Vec<Frame<'a>>,
     duplicates: Vec<(String, saphyr_parser::Span, saphyr_parser::Span)>,
+    /// Set at the first collection deeper than [`MAX_DEPTH`]; later events are dropped.
+    too_deep: Option<saphyr_parser::Marker>,
 }
 
 enum Frame<'a> {
@@ -388,6 +404,15 @@ impl<'a> Receiver<'a> {
 
 impl<'a> SpannedEventReceiver<'a> for Receiver<'a> {
     fn on_event(&mut self, ev: Event<'a>, span: saphyr_parser::Span) {
+        if self.too_deep.is_some() {
+            return;
+        }
+        if matches!(ev, Event::SequenceStart(..) | Event::MappingStart(..))
+            && self.frames.len() >= MAX_DEPTH
+        {
+            self.too_deep = Some(span.start);
+            return;
+        }
         match &ev {
             Event::DocumentStart(_) => self.frames.clear(),
             Event::Scalar(value, ..) => {
@@ -501,6 +526,23 @@ mod tests {
                 .as_ref()
                 .is_some_and(|e| e.message.contains("100000"))
         );
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_overflowed() {
+        let deep = format!("{}{}", "[".repeat(100_000), "]".repeat(100_000));
+        let f = file(&deep);
+        let docs = parse_file(&f);
+        assert!(
+            docs[0]
+                .error
+                .as_ref()
+                .is_some_and(|e| e.message.contains("nested")),
+            "{:?}",
+            docs[0].error
+        );
+        let ok = format!("a: {}1{}", "[".repeat(200), "]".repeat(200));
+        assert!(parse_file(&file(&ok))[0].error.is_none());
     }
 
     #[test]
