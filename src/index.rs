@@ -30,6 +30,17 @@ pub enum Relation {
     BindsTo,
 }
 
+/// The pods behind a host (or one subset of it), as far as the manifests say.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoints {
+    /// Workloads selected by the Service selector combined with the subset labels.
+    pub workloads: Vec<ObjId>,
+    /// Total pods: each workload's replicas, or its autoscaler's `minReplicas`
+    /// (the fewest pods it can run with); `None` when some count is not fixed by
+    /// the manifests (a DaemonSet, a Job).
+    pub pods: Option<i64>,
+}
+
 /// Which step of Istio's DestinationRule lookup found the rules.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum LookupTier {
@@ -340,6 +351,61 @@ impl Index {
         out
     }
 
+    /// The pods behind Kubernetes service host `h`, optionally narrowed to a subset's
+    /// labels: workloads whose pod labels satisfy the Service selector and the
+    /// subset labels together. `None` when no Service with a selector has that host.
+    pub fn endpoints(&self, h: &str, subset_labels: Option<&Labels>) -> Option<Endpoints> {
+        let mut workloads = Vec::new();
+        let mut any_service = false;
+        for id in self.services(h) {
+            let object = &self.objects[*id];
+            let Spec::Service(svc) = &object.spec else {
+                continue;
+            };
+            let Some(selector) = &svc.selector else {
+                continue;
+            };
+            any_service = true;
+            let mut combined = selector.clone();
+            let mut conflict = false;
+            for (k, v) in subset_labels.map(|l| &l.map).into_iter().flatten() {
+                match combined.map.get(k) {
+                    Some(existing) if existing != v => conflict = true,
+                    _ => {
+                        combined.map.insert(k.clone(), v.clone());
+                    }
+                }
+            }
+            if !conflict {
+                workloads.extend(self.workloads_matching(&object.meta.namespace, &combined));
+            }
+        }
+        if !any_service {
+            return None;
+        }
+        workloads.sort_unstable();
+        workloads.dedup();
+        let pods = workloads
+            .iter()
+            .try_fold(0i64, |sum, w| Some(sum.saturating_add(self.pods_of(*w)?)));
+        Some(Endpoints { workloads, pods })
+    }
+
+    /// The fewest pods a workload runs with: its autoscaler's `minReplicas` (default
+    /// 1) when one targets it, else its declared replicas.
+    pub fn pods_of(&self, workload: ObjId) -> Option<i64> {
+        let scalers = self.related_to(workload, Relation::Scales);
+        if let Some(hpa) = scalers.first()
+            && let Spec::Autoscaler(a) = &self.objects[*hpa].spec
+        {
+            return Some(a.min_replicas.as_ref().map_or(1, |m| m.value));
+        }
+        match &self.objects[workload].spec {
+            Spec::Workload(w) => w.replicas.as_ref().map(|r| r.value),
+            _ => None,
+        }
+    }
+
     /// Targets of `relation` edges leaving `from`, in analysis order.
     pub fn related(&self, from: ObjId, relation: Relation) -> Vec<ObjId> {
         let mut out: Vec<ObjId> = self
@@ -603,6 +669,41 @@ spec:
             (LookupTier::Root, "*.cluster.local")
         );
         assert_eq!(idx.destination_rules_covering(h).len(), 3);
+    }
+
+    #[test]
+    fn endpoints_combine_selector_and_subset_labels_and_respect_autoscalers() {
+        let extra = "
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: reviews-v2, namespace: b}
+spec:
+  replicas: 2
+  template: {metadata: {labels: {app: reviews, version: v2}}}
+---
+apiVersion: autoscaling/v2
+kind: HorizontalPodAutoscaler
+metadata: {name: reviews-v2, namespace: b}
+spec:
+  scaleTargetRef: {apiVersion: apps/v1, kind: Deployment, name: reviews-v2}
+  minReplicas: 4
+  maxReplicas: 10
+";
+        let idx = index(&format!("{DRS}{extra}"));
+        let h = "reviews.b.svc.cluster.local";
+        assert_eq!(idx.endpoints(h, None).and_then(|e| e.pods), Some(7));
+        let mut v1 = Labels::default();
+        v1.map.insert("version".into(), "v1".into());
+        assert_eq!(
+            idx.endpoints(h, Some(&v1))
+                .map(|e| (e.workloads.len(), e.pods)),
+            Some((1, Some(3)))
+        );
+        let mut none = Labels::default();
+        none.map.insert("version".into(), "v9".into());
+        assert_eq!(idx.endpoints(h, Some(&none)).and_then(|e| e.pods), Some(0));
+        assert_eq!(idx.endpoints("unknown.b.svc.cluster.local", None), None);
     }
 
     #[test]
