@@ -9,6 +9,10 @@
 //! ignore: [duplicate-object]    # never run these
 //! severity:                     # per-rule severity: error | warning | info | off
 //!   duplicate-object: error
+//! istio-version: "1.22"         # the Istio release the config targets
+//! external-hosts:               # hosts that exist outside these files
+//!   - "*.googleapis.com"
+//! retry-storm-min-attempts: 2
 //! ```
 //! Command-line options win over the file.
 
@@ -73,6 +77,12 @@ pub struct Config {
     pub ignore: Vec<String>,
     /// `severity`.
     pub severity: Vec<(String, RuleLevel)>,
+    /// `istio-version`.
+    pub istio_version: Option<(u32, u32)>,
+    /// `external-hosts`.
+    pub external_hosts: Vec<String>,
+    /// `retry-storm-min-attempts`.
+    pub retry_storm_min_attempts: Option<i64>,
 }
 
 /// A configuration file that cannot be used.
@@ -95,6 +105,9 @@ const KEYS: &[&str] = &[
     "select",
     "ignore",
     "severity",
+    "istio-version",
+    "external-hosts",
+    "retry-storm-min-attempts",
 ];
 
 /// Finds `.meshvet.yaml` in `start` (or its folder, for a file) or any parent.
@@ -204,6 +217,27 @@ pub fn parse(name: &str, text: &str) -> Result<Config, ConfigError> {
                     };
                     config.severity.push((rule_name, parsed));
                 }
+            }
+            "istio-version" => {
+                let text = string(v, key)?;
+                config.istio_version =
+                    Some(crate::settings::parse_version(&text).ok_or_else(|| {
+                        err(
+                            Some(v),
+                            format!("`istio-version` must look like `1.22`, not `{text}`"),
+                        )
+                    })?);
+            }
+            "external-hosts" => config.external_hosts = list(v, key)?,
+            "retry-storm-min-attempts" => {
+                config.retry_storm_min_attempts =
+                    Some(v.int().filter(|n| *n >= 1).ok_or_else(|| {
+                        err(
+                            Some(v),
+                            "`retry-storm-min-attempts` must be a whole number of at least 1"
+                                .to_owned(),
+                        )
+                    })?);
             }
             other => {
                 let hint = crate::text::closest(other, KEYS.iter().copied())

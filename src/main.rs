@@ -178,6 +178,11 @@ fn run_check(args: CheckArgs) -> Result<ExitCode, String> {
     if let Some(r) = config.root_namespace.clone() {
         opts.settings.root_namespace = r;
     }
+    opts.settings.istio_version = config.istio_version;
+    opts.settings.external_hosts = config.external_hosts.clone();
+    if let Some(n) = config.retry_storm_min_attempts {
+        opts.settings.retry_storm_min_attempts = n;
+    }
     opts.select = args.select.clone().or(config.select.clone());
     opts.ignore = args.ignore.iter().chain(&config.ignore).cloned().collect();
     for (rule, level) in &config.severity {

@@ -25,10 +25,89 @@ pub struct VirtualService {
     pub tls: Vec<L4Route>,
 }
 
+/// Where a destination appears in a VirtualService.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DestinationUse {
+    /// An `http[].route[]` entry.
+    HttpRoute,
+    /// A `tcp[].route[]` entry.
+    TcpRoute,
+    /// A `tls[].route[]` entry.
+    TlsRoute,
+    /// `http[].mirror`.
+    Mirror,
+    /// `http[].mirrors[].destination`.
+    Mirrors,
+}
+
+impl DestinationUse {
+    /// A word for messages: "route" or "mirror".
+    pub fn word(self) -> &'static str {
+        match self {
+            DestinationUse::HttpRoute | DestinationUse::TcpRoute | DestinationUse::TlsRoute => {
+                "route"
+            }
+            DestinationUse::Mirror | DestinationUse::Mirrors => "mirror",
+        }
+    }
+}
+
+/// One destination of a VirtualService with its context.
+#[derive(Debug, Clone, Copy)]
+pub struct DestinationRef<'a> {
+    /// The destination.
+    pub destination: &'a Destination,
+    /// Where it appears.
+    pub usage: DestinationUse,
+    /// Its weight, for route entries.
+    pub weight: Option<&'a Spanned<i64>>,
+    /// Index of the route (`http[i]`, `tcp[i]` or `tls[i]`) it belongs to.
+    pub route_index: usize,
+}
+
 impl VirtualService {
     /// True for a delegate VirtualService (no hosts): never applied on its own.
     pub fn is_delegate(&self) -> bool {
         self.hosts.is_empty()
+    }
+
+    /// Every destination (http, tcp and tls routes, mirror, mirrors), in document order.
+    pub fn destinations(&self) -> Vec<DestinationRef<'_>> {
+        let mut out = Vec::new();
+        for (i, route) in self.http.iter().enumerate() {
+            out.extend(route.route.iter().map(|r| DestinationRef {
+                destination: &r.destination,
+                usage: DestinationUse::HttpRoute,
+                weight: r.weight.as_ref(),
+                route_index: i,
+            }));
+            out.extend(route.mirror.iter().map(|m| DestinationRef {
+                destination: m,
+                usage: DestinationUse::Mirror,
+                weight: None,
+                route_index: i,
+            }));
+            out.extend(route.mirrors.iter().map(|m| DestinationRef {
+                destination: &m.destination,
+                usage: DestinationUse::Mirrors,
+                weight: None,
+                route_index: i,
+            }));
+        }
+        for (routes, usage) in [
+            (&self.tcp, DestinationUse::TcpRoute),
+            (&self.tls, DestinationUse::TlsRoute),
+        ] {
+            for (i, route) in routes.iter().enumerate() {
+                out.extend(route.route.iter().map(|r| DestinationRef {
+                    destination: &r.destination,
+                    usage,
+                    weight: r.weight.as_ref(),
+                    route_index: i,
+                }));
+            }
+        }
+        out
     }
 }
 

@@ -64,26 +64,12 @@ impl Rule for UndeclaredSubset {
         for object in index.objects() {
             if let Spec::VirtualService(vs) = &object.spec {
                 let clients = client_namespaces(index, object, vs);
-                for (dest, what) in destinations(vs) {
-                    check_destination(index, object, &clients, dest, what, out);
+                for d in vs.destinations() {
+                    check_destination(index, object, &clients, d.destination, d.usage.word(), out);
                 }
             }
         }
     }
-}
-
-/// Every destination of a VirtualService with a word for where it is used.
-fn destinations(vs: &VirtualService) -> Vec<(&Destination, &'static str)> {
-    let mut out = Vec::new();
-    for route in &vs.http {
-        out.extend(route.route.iter().map(|r| (&r.destination, "route")));
-        out.extend(route.mirror.iter().map(|m| (m, "mirror")));
-        out.extend(route.mirrors.iter().map(|m| (&m.destination, "mirror")));
-    }
-    for route in vs.tcp.iter().chain(&vs.tls) {
-        out.extend(route.route.iter().map(|r| (&r.destination, "route")));
-    }
-    out
 }
 
 /// Namespaces whose proxies use this VirtualService, with the gateway that puts
