@@ -86,6 +86,7 @@ pub struct Index {
     virtual_services: HashMap<String, Vec<ObjId>>,
     gateways: HashMap<(String, String), ObjId>,
     workload_labels: HashMap<(String, String, String), Vec<ObjId>>,
+    workload_labels_anywhere: HashMap<(String, String), Vec<ObjId>>,
     namespaces: BTreeSet<String>,
     default_export_to: ExportDefaults,
     graph: DiGraph<ObjId, Relation>,
@@ -129,6 +130,7 @@ impl Index {
             virtual_services: HashMap::new(),
             gateways: HashMap::new(),
             workload_labels: HashMap::new(),
+            workload_labels_anywhere: HashMap::new(),
             namespaces: BTreeSet::new(),
             default_export_to: defaults,
             graph: DiGraph::new(),
@@ -199,6 +201,10 @@ impl Index {
             }
             Spec::Workload(w) => {
                 for (k, v) in &w.pod_labels.map {
+                    self.workload_labels_anywhere
+                        .entry((k.clone(), v.clone()))
+                        .or_default()
+                        .push(id);
                     self.workload_labels
                         .entry((ns.clone(), k.clone(), v.clone()))
                         .or_default()
@@ -321,6 +327,19 @@ impl Index {
             .get(&(ns.to_owned(), name.to_owned()))
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// Workloads in any namespace whose pod labels include every label of `selector`
+    /// (how a Gateway's selector finds its pods); empty selectors select nothing.
+    pub fn workloads_matching_anywhere(&self, selector: &Labels) -> Vec<ObjId> {
+        let mut lists: Vec<&Vec<ObjId>> = Vec::with_capacity(selector.map.len());
+        for (k, v) in &selector.map {
+            match self.workload_labels_anywhere.get(&(k.clone(), v.clone())) {
+                Some(list) => lists.push(list),
+                None => return Vec::new(),
+            }
+        }
+        intersect(lists)
     }
 
     /// Workloads in `ns` whose pod labels include every label of `selector`.
@@ -583,6 +602,24 @@ impl Index {
         }
         out
     }
+}
+
+/// Ids present in every list (posting-list intersection, shortest list first).
+fn intersect(mut lists: Vec<&Vec<ObjId>>) -> Vec<ObjId> {
+    lists.sort_by_key(|l| l.len());
+    let Some((first, rest)) = lists.split_first() else {
+        return Vec::new();
+    };
+    let rest: Vec<std::collections::HashSet<ObjId>> =
+        rest.iter().map(|l| l.iter().copied().collect()).collect();
+    let mut out: Vec<ObjId> = first
+        .iter()
+        .copied()
+        .filter(|id| rest.iter().all(|l| l.contains(id)))
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 #[cfg(test)]
