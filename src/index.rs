@@ -356,18 +356,7 @@ impl Index {
                 None => return Vec::new(),
             }
         }
-        lists.sort_by_key(|l| l.len());
-        let Some((first, rest)) = lists.split_first() else {
-            return Vec::new();
-        };
-        let mut out: Vec<ObjId> = first
-            .iter()
-            .copied()
-            .filter(|id| rest.iter().all(|l| l.contains(id)))
-            .collect();
-        out.sort_unstable();
-        out.dedup();
-        out
+        intersect(lists)
     }
 
     /// The pods behind Kubernetes service host `h`, optionally narrowed to a subset's
