@@ -90,6 +90,22 @@ pub struct Workload {
     pub replicas_defaulted: bool,
     /// Container port names and numbers, for named `targetPort` resolution.
     pub container_ports: Vec<(Option<String>, i64)>,
+    /// For an Argo Rollout whose canary traffic routing names a DestinationRule
+    /// (`spec.strategy.canary.trafficRouting.istio.destinationRule`): the rule's
+    /// name and the canary and stable subset names the Rollouts controller manages.
+    pub rollout_destination_rule: Option<RolloutDestinationRule>,
+}
+
+/// The DestinationRule subsets an Argo Rollout manages at run time (it rewrites
+/// their labels with `rollouts-pod-template-hash`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RolloutDestinationRule {
+    /// `destinationRule.name`, in the Rollout's namespace.
+    pub name: String,
+    /// `destinationRule.canarySubsetName`.
+    pub canary_subset: Option<String>,
+    /// `destinationRule.stableSubsetName`.
+    pub stable_subset: Option<String>,
 }
 
 /// Reads a workload of a kind meshvet models, or `None` for other kinds.
@@ -148,11 +164,28 @@ pub fn workload(node: Node<'_>, group: &str, kind: &str) -> Option<Workload> {
             ))
         })
         .collect();
+    let rollout_destination_rule = (group == "argoproj.io" && kind == "Rollout")
+        .then(|| {
+            let dr = spec
+                .and_then(|s| s.get("strategy"))
+                .and_then(|s| s.get("canary"))
+                .and_then(|c| c.get("trafficRouting"))
+                .and_then(|t| t.get("istio"))
+                .and_then(|i| i.get("destinationRule"))?;
+            let text = |key: &str| dr.get(key).and_then(|n| n.str()).map(str::to_owned);
+            Some(RolloutDestinationRule {
+                name: text("name")?,
+                canary_subset: text("canarySubsetName"),
+                stable_subset: text("stableSubsetName"),
+            })
+        })
+        .flatten();
     Some(Workload {
         pod_labels,
         replicas,
         replicas_defaulted,
         container_ports,
+        rollout_destination_rule,
     })
 }
 
