@@ -94,6 +94,10 @@ pub struct Workload {
     /// (`spec.strategy.canary.trafficRouting.istio.destinationRule`): the rule's
     /// name and the canary and stable subset names the Rollouts controller manages.
     pub rollout_destination_rule: Option<RolloutDestinationRule>,
+    /// True when the pod template asks for Istio's gateway injection template
+    /// (annotation `inject.istio.io/templates` naming `gateway`): the pods are a
+    /// gateway proxy.
+    pub gateway_injection: bool,
 }
 
 /// The DestinationRule subsets an Argo Rollout manages at run time (it rewrites
@@ -112,11 +116,13 @@ pub struct RolloutDestinationRule {
 pub fn workload(node: Node<'_>, group: &str, kind: &str) -> Option<Workload> {
     let spec = node.get("spec");
     let (template, scaled) = match (group, kind) {
-        ("apps", "Deployment" | "StatefulSet" | "ReplicaSet")
+        ("apps" | "extensions", "Deployment" | "StatefulSet" | "ReplicaSet")
         | ("", "ReplicationController")
         | ("argoproj.io", "Rollout")
         | ("apps.openshift.io", "DeploymentConfig") => (spec.and_then(|s| s.get("template")), true),
-        ("apps", "DaemonSet") | ("batch", "Job") => (spec.and_then(|s| s.get("template")), false),
+        ("apps" | "extensions", "DaemonSet") | ("batch", "Job") => {
+            (spec.and_then(|s| s.get("template")), false)
+        }
         ("batch", "CronJob") => (
             spec.and_then(|s| s.get("jobTemplate"))
                 .and_then(|j| j.get("spec"))
@@ -180,12 +186,19 @@ pub fn workload(node: Node<'_>, group: &str, kind: &str) -> Option<Workload> {
             })
         })
         .flatten();
+    let gateway_injection = template
+        .and_then(|t| t.get("metadata"))
+        .and_then(|m| m.get("annotations"))
+        .and_then(|a| a.get("inject.istio.io/templates"))
+        .and_then(|v| v.str())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == "gateway"));
     Some(Workload {
         pod_labels,
         replicas,
         replicas_defaulted,
         container_ports,
         rollout_destination_rule,
+        gateway_injection,
     })
 }
 

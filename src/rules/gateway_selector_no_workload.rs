@@ -2,7 +2,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use crate::declare_rule;
 use crate::index::{Index, ObjId, Relation};
-use crate::model::{Labels, Spec};
+use crate::model::{Labels, Spec, Workload};
 use crate::report::Diagnostic;
 use crate::rules::{Rule, RuleMeta};
 use crate::text::{backtick_list, closest, plural};
@@ -22,8 +22,10 @@ declare_rule! {
     /// rule stays silent unless the analysed files contain gateway workloads: a
     /// workload whose pod labels carry `istio` with a value containing `gateway`
     /// (`ingressgateway`, `egressgateway`, `eastwestgateway`),
-    /// `gateway.istio.io/managed` or `gateway.networking.k8s.io/gateway-name`, or
-    /// a workload that another Gateway's selector matches.
+    /// `gateway.istio.io/managed` or `gateway.networking.k8s.io/gateway-name`; a
+    /// workload whose pod template asks for Istio's `gateway` injection template
+    /// (annotation `inject.istio.io/templates: gateway`); or a workload that
+    /// another Gateway's selector matches.
     ///
     /// ## Why is this bad?
     /// No proxy receives the Gateway's servers: its ports are not opened, and
@@ -59,16 +61,14 @@ declare_rule! {
     }
 }
 
-/// True for a workload whose pod labels mark it as an Istio gateway proxy.
-fn is_gateway_workload(labels: &Labels) -> bool {
-    labels
-        .map
-        .get("istio")
-        .is_some_and(|v| v.contains("gateway"))
-        || labels.map.contains_key("gateway.istio.io/managed")
-        || labels
-            .map
-            .contains_key("gateway.networking.k8s.io/gateway-name")
+/// True for a workload whose pods are an Istio gateway proxy, going by their
+/// labels or by the injection template they ask for.
+fn is_gateway_workload(w: &Workload) -> bool {
+    let labels = &w.pod_labels.map;
+    w.gateway_injection
+        || labels.get("istio").is_some_and(|v| v.contains("gateway"))
+        || labels.contains_key("gateway.istio.io/managed")
+        || labels.contains_key("gateway.networking.k8s.io/gateway-name")
 }
 
 impl Rule for GatewaySelectorNoWorkload {
@@ -86,7 +86,7 @@ impl Rule for GatewaySelectorNoWorkload {
                 for (k, v) in &w.pod_labels.map {
                     values.entry(k).or_default().insert(v);
                 }
-                if is_gateway_workload(&w.pod_labels) {
+                if is_gateway_workload(w) {
                     gateway_workloads.push(id);
                 }
             }

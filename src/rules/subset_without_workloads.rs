@@ -331,7 +331,7 @@ fn check_subset(
         no_match_reason(index, &labels, &services, service_workloads, &service_name)
     };
     let mut message = format!("subset `{}` of host {shown_host} {what}", name.value);
-    let severity = match routed.first() {
+    let mut severity = match routed.first() {
         Some(u) => {
             message.push_str(&format!(
                 ", yet route `{}` of VirtualService `{}` sends it {} of the route's requests",
@@ -343,6 +343,29 @@ fn check_subset(
         }
         None => Severity::Warning,
     };
+    // Workloads that lack a subset label key entirely may get it outside these
+    // files (`kubectl label`, kustomize `labels`, Helm values): then the subset
+    // would match, so meshvet cannot be sure.
+    if !zero_scaled {
+        let unlabelled = unlabelled_candidates(index, &labels, service_workloads);
+        if let Some((w, key)) = unlabelled.first() {
+            let o = index.object(*w);
+            severity = Severity::Warning;
+            message.push_str(&format!(
+                " (but {} `{}/{}` has no `{key}` label in these files)",
+                o.meta.kind.as_str(),
+                o.meta.namespace,
+                o.meta.name()
+            ));
+            help = format!(
+                "{} `{}/{}` has no `{key}` label; if one is added outside these files (`kubectl label`, kustomize, Helm) the subset may match, otherwise: {}",
+                o.meta.kind.as_str(),
+                o.meta.namespace,
+                o.meta.name(),
+                lower_first(&help)
+            );
+        }
+    }
     for u in uses {
         let text = match u.share {
             Some(p) => format!(
@@ -386,6 +409,38 @@ fn check_subset(
         d = d.related(file, span, text);
     }
     Some(d.object(meta).path(path))
+}
+
+/// Workloads behind the Service that have every subset label they carry a key
+/// for, but miss at least one key, with the first missing key.
+fn unlabelled_candidates(
+    index: &Index,
+    labels: &Labels,
+    service_workloads: &[ObjId],
+) -> Vec<(ObjId, String)> {
+    service_workloads
+        .iter()
+        .filter_map(|w| {
+            let Spec::Workload(wl) = &index.object(*w).spec else {
+                return None;
+            };
+            let pod = &wl.pod_labels.map;
+            let conflicts = labels
+                .map
+                .iter()
+                .any(|(k, v)| pod.get(k).is_some_and(|p| p != v));
+            let missing = labels.map.keys().find(|k| !pod.contains_key(*k))?;
+            (!conflicts).then(|| (*w, missing.clone()))
+        })
+        .collect()
+}
+
+fn lower_first(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(c) => c.to_lowercase().chain(chars).collect(),
+        None => String::new(),
+    }
 }
 
 fn dr_host(dr: &Object) -> Option<String> {
@@ -509,7 +564,13 @@ fn no_match_reason(
             let (hint, values) = match have.get(k.as_str()) {
                 Some(vals) => {
                     let list: Vec<&str> = vals.iter().copied().collect();
-                    let hint = closest(v, list.iter().copied())
+                    // `v1` and `v2` are different versions, not a typo of each other.
+                    let digits = |t: &str| {
+                        t.chars()
+                            .filter(|c| !c.is_ascii_digit())
+                            .collect::<String>()
+                    };
+                    let hint = closest(v, list.iter().copied().filter(|c| digits(c) != digits(v)))
                         .map(|c| format!("Did you mean `{k}: {c}`? "))
                         .unwrap_or_default();
                     (

@@ -21,9 +21,11 @@ declare_rule! {
     ///
     /// The finding is an error when meshvet can tell the reference is wrong: the
     /// Gateway's namespace has Gateways in the analysed files, or a Gateway of that
-    /// name exists in another namespace. When the analysed files hold no Gateway
-    /// in that namespace at all (a repository whose Gateways are kept elsewhere,
-    /// typically by a platform team), the finding is only informational.
+    /// name exists in another namespace. It is a warning when that other Gateway
+    /// names no namespace (it may be applied to the referenced one). When the
+    /// analysed files hold no Gateway in that namespace and none of that name (a
+    /// repository whose Gateways are kept elsewhere, typically by a platform
+    /// team), the finding is only informational.
     ///
     /// Differences from upstream: `istioctl analyze` (IST0101) does not read the
     /// legacy dotted form and reports it as not found even when the Gateway
@@ -253,7 +255,20 @@ fn check_reference(
                 "If Gateway `{full}` is managed elsewhere, nothing is wrong; otherwise create it or correct the reference, since a VirtualService bound to a missing Gateway gets no traffic through it."
             ));
         }
-        None => {}
+        None => {
+            // The only Gateways of that name name no namespace: meshvet placed them
+            // in the default namespace, but they may be applied to `gw_ns`.
+            let assumed = elsewhere
+                .iter()
+                .all(|id| index.object(*id).meta.namespace_field.is_none());
+            if assumed {
+                severity = Severity::Warning;
+                help.push(format!(
+                    "Gateway `{name}` names no namespace, so meshvet took it to be in `{}`; if it is applied to namespace `{gw_ns}`, the reference is right.",
+                    index.settings().default_namespace
+                ));
+            }
+        }
     }
     let mut related = Vec::new();
     if !elsewhere.is_empty() {
@@ -296,10 +311,10 @@ fn check_reference(
     }
     out.push(
         d.severity(severity)
-            .label(if severity == Severity::Error {
-                "no such Gateway"
-            } else {
-                "not in the analysed files"
+            .label(match severity {
+                Severity::Error => "no such Gateway".to_owned(),
+                Severity::Warning => format!("not in namespace `{gw_ns}`"),
+                Severity::Info => "not in the analysed files".to_owned(),
             })
             .object(meta)
             .path(path),
