@@ -21,8 +21,11 @@ declare_rule! {
     ///
     /// The finding is an error when meshvet can tell the reference is wrong: the
     /// Gateway's namespace has Gateways in the analysed files, or a Gateway of that
-    /// name exists in another namespace. It is a warning when that other Gateway
-    /// names no namespace (it may be applied to the referenced one). When the
+    /// name exists in another namespace. It is a warning when the files leave the
+    /// namespaces open: the other Gateway of that name names no namespace (it may
+    /// be applied to the referenced one), or the VirtualService (with a short
+    /// reference) or the Gateways of that namespace name none and no Gateway there
+    /// has a similar name (samples applied with `kubectl apply -n`). When the
     /// analysed files hold no Gateway in that namespace and none of that name (a
     /// repository whose Gateways are kept elsewhere, typically by a platform
     /// team), the finding is only informational.
@@ -74,6 +77,8 @@ declare_rule! {
 /// Gateways (Istio and Gateway API) of the analysed files, by namespace and by name.
 struct Gateways {
     by_namespace: BTreeMap<String, BTreeSet<String>>,
+    /// Namespaces where some Gateway sets `metadata.namespace` itself.
+    explicit: BTreeSet<String>,
     by_name: BTreeMap<String, Vec<ObjId>>,
     kubernetes: BTreeSet<(String, String)>,
 }
@@ -82,6 +87,7 @@ impl Gateways {
     fn collect(index: &Index) -> Gateways {
         let mut out = Gateways {
             by_namespace: BTreeMap::new(),
+            explicit: BTreeSet::new(),
             by_name: BTreeMap::new(),
             kubernetes: BTreeSet::new(),
         };
@@ -100,6 +106,9 @@ impl Gateways {
                 .entry(meta.name().to_owned())
                 .or_default()
                 .push(id);
+            if meta.namespace_field.is_some() {
+                out.explicit.insert(meta.namespace.clone());
+            }
             if kubernetes {
                 out.kubernetes
                     .insert((meta.namespace.clone(), meta.name().to_owned()));
@@ -232,11 +241,26 @@ fn check_reference(
             } else {
                 message.push_str(&format!(", which has only {what} {shown}"));
             }
+            // Whether the VirtualService and those Gateways are really in one
+            // namespace, or only both lack one (samples applied with `-n`).
+            let certain = (written.contains('/') || legacy || meta.namespace_field.is_some())
+                && gateways.explicit.contains(&gw_ns);
             match closest(&name, list.iter().copied()) {
-                Some(c) => help.push(format!("Did you mean `{}`?", rewrite(written, vs_ns, &gw_ns, c))),
-                None if elsewhere.is_empty() => help.push(format!(
-                    "Create Gateway `{full}`, or refer to one of the Gateways of namespace `{gw_ns}`."
+                Some(c) => help.push(format!(
+                    "Did you mean `{}`?",
+                    rewrite(written, vs_ns, &gw_ns, c)
                 )),
+                None if elsewhere.is_empty() => {
+                    help.push(format!(
+                        "Create Gateway `{full}`, or refer to one of the Gateways of namespace `{gw_ns}`."
+                    ));
+                    if !certain {
+                        severity = Severity::Warning;
+                        help.push(format!(
+                            "These objects name no namespace and meshvet took them all to be in `{gw_ns}`; if they are applied to different namespaces, this may be fine."
+                        ));
+                    }
+                }
                 None => {}
             }
         }
