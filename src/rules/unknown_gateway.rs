@@ -5,7 +5,7 @@ use crate::index::{Index, ObjId, gateway_reference};
 use crate::model::{Object, SStr, Spec, VirtualService};
 use crate::report::{Diagnostic, Severity};
 use crate::rules::{Rule, RuleMeta};
-use crate::text::{backtick_list, closest};
+use crate::text::{backtick_list, closest, edit_distance};
 
 declare_rule! {
     /// Flags a VirtualService gateway reference (`spec.gateways`, or the
@@ -25,7 +25,7 @@ declare_rule! {
     /// namespaces open: the other Gateway of that name names no namespace (it may
     /// be applied to the referenced one), or the VirtualService (with a short
     /// reference) or the Gateways of that namespace name none and no Gateway there
-    /// has a similar name (samples applied with `kubectl apply -n`). When the
+    /// is one or two edits away (samples applied with `kubectl apply -n`). When the
     /// analysed files hold no Gateway in that namespace and none of that name (a
     /// repository whose Gateways are kept elsewhere, typically by a platform
     /// team), the finding is only informational.
@@ -245,23 +245,24 @@ fn check_reference(
             // namespace, or only both lack one (samples applied with `-n`).
             let certain = (written.contains('/') || legacy || meta.namespace_field.is_some())
                 && gateways.explicit.contains(&gw_ns);
-            match closest(&name, list.iter().copied()) {
-                Some(c) => help.push(format!(
+            let suggestion = closest(&name, list.iter().copied());
+            if let Some(c) = suggestion {
+                help.push(format!(
                     "Did you mean `{}`?",
                     rewrite(written, vs_ns, &gw_ns, c)
-                )),
-                None if elsewhere.is_empty() => {
-                    help.push(format!(
-                        "Create Gateway `{full}`, or refer to one of the Gateways of namespace `{gw_ns}`."
-                    ));
-                    if !certain {
-                        severity = Severity::Warning;
-                        help.push(format!(
-                            "These objects name no namespace and meshvet took them all to be in `{gw_ns}`; if they are applied to different namespaces, this may be fine."
-                        ));
-                    }
-                }
-                None => {}
+                ));
+            } else if elsewhere.is_empty() {
+                help.push(format!(
+                    "Create Gateway `{full}`, or refer to one of the Gateways of namespace `{gw_ns}`."
+                ));
+            }
+            // One or two edits away is a typo; anything further is only a hint.
+            let typo = suggestion.is_some_and(|c| edit_distance(c, &name) <= 2);
+            if !certain && !typo && elsewhere.is_empty() {
+                severity = Severity::Warning;
+                help.push(format!(
+                    "These objects name no namespace and meshvet took them all to be in `{gw_ns}`; if they are applied to different namespaces, this may be fine."
+                ));
             }
         }
         None if elsewhere.is_empty() => {
