@@ -19,7 +19,9 @@ declare_rule! {
     /// destination whose host resolves to the DestinationRule's host, from a client
     /// namespace for which Istio picks this DestinationRule's subset, with a
     /// weight above zero (or as the route's only destination). It is a warning
-    /// when nothing routes to it, or only a mirror does.
+    /// when nothing routes to it, or only a mirror does, and when a workload
+    /// behind the Service lacks one of the subset's label keys altogether: the
+    /// label may be added outside the files (`kubectl label`, kustomize, Helm).
     ///
     /// The rule stays silent where the analysed files cannot tell: a
     /// DestinationRule host that is not a Kubernetes Service with a selector in the
