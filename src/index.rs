@@ -313,11 +313,10 @@ impl Index {
         self.virtual_services.get(h).map_or(&[], Vec::as_slice)
     }
 
-    /// The Gateway a VirtualService in `ns` means by `reference` (`name` or `ns/name`).
+    /// The Gateway a VirtualService in `ns` means by `reference` (see [`gateway_reference`]).
     pub fn gateway(&self, reference: &str, ns: &str) -> Option<ObjId> {
-        let (gw_ns, name) = reference.split_once('/').unwrap_or((ns, reference));
         self.gateways
-            .get(&(gw_ns.to_owned(), name.to_owned()))
+            .get(&gateway_reference(reference, ns))
             .copied()
     }
 
@@ -591,6 +590,39 @@ impl Index {
         }
         out
     }
+
+    /// Workloads in any namespace whose pod labels include every label of
+    /// `selector` (how Istio matches a Gateway's selector, unless
+    /// `PILOT_SCOPE_GATEWAY_TO_NAMESPACE` is set). An empty selector selects nothing
+    /// here; callers decide what an empty selector means for them.
+    pub fn workloads_matching_anywhere(&self, selector: &Labels) -> Vec<ObjId> {
+        let mut out: Vec<ObjId> = self
+            .namespaces
+            .iter()
+            .flat_map(|ns| self.workloads_matching(ns, selector))
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
+
+/// The (namespace, name) a VirtualService in `ns` means by a gateway `reference`,
+/// read the way istiod reads it: `ns/name`; `./name` (own namespace); a bare
+/// `name` (own namespace); or the legacy dotted form `name.ns[.svc.cluster.local]`,
+/// whose second label is the namespace.
+pub fn gateway_reference(reference: &str, ns: &str) -> (String, String) {
+    if let Some((gw_ns, name)) = reference.split_once('/') {
+        let gw_ns = if gw_ns == "." { ns } else { gw_ns };
+        return (gw_ns.to_owned(), name.to_owned());
+    }
+    match reference.split_once('.') {
+        Some((name, rest)) => {
+            let gw_ns = rest.split('.').next().unwrap_or(rest);
+            (gw_ns.to_owned(), name.to_owned())
+        }
+        None => (ns.to_owned(), reference.to_owned()),
+    }
 }
 
 /// Ids present in every list (posting-list intersection, shortest list first).
@@ -740,5 +772,18 @@ spec:
         assert_eq!(selected.len(), 1);
         assert_eq!(idx.object(selected[0]).meta.name(), "reviews-v1");
         assert_eq!(idx.related_to(selected[0], Relation::Selects), vec![svc]);
+    }
+
+    #[test]
+    fn gateway_references_read_like_istiod() {
+        let r = |g: &str| gateway_reference(g, "shop");
+        assert_eq!(r("public"), ("shop".into(), "public".into()));
+        assert_eq!(r("./public"), ("shop".into(), "public".into()));
+        assert_eq!(r("edge/public"), ("edge".into(), "public".into()));
+        assert_eq!(r("public.edge"), ("edge".into(), "public".into()));
+        assert_eq!(
+            r("public.edge.svc.cluster.local"),
+            ("edge".into(), "public".into())
+        );
     }
 }

@@ -7,7 +7,11 @@
 
 mod duplicate_key;
 mod duplicate_object;
+mod gateway_selector_no_workload;
+mod host_not_in_gateway;
+mod subset_without_workloads;
 mod undeclared_subset;
+mod unknown_gateway;
 mod unreadable_file;
 mod yaml_syntax;
 
@@ -21,7 +25,11 @@ use crate::source::SourceFile;
 
 pub use duplicate_key::DuplicateKey;
 pub use duplicate_object::DuplicateObject;
+pub use gateway_selector_no_workload::GatewaySelectorNoWorkload;
+pub use host_not_in_gateway::HostNotInGateway;
+pub use subset_without_workloads::SubsetWithoutWorkloads;
 pub use undeclared_subset::UndeclaredSubset;
+pub use unknown_gateway::UnknownGateway;
 pub use unreadable_file::UnreadableFile;
 pub use yaml_syntax::YamlSyntax;
 
@@ -155,7 +163,11 @@ pub fn all() -> &'static [&'static dyn Rule] {
     static RULES: &[&dyn Rule] = &[
         &DuplicateKey,
         &DuplicateObject,
+        &GatewaySelectorNoWorkload,
+        &HostNotInGateway,
+        &SubsetWithoutWorkloads,
         &UndeclaredSubset,
+        &UnknownGateway,
         &UnreadableFile,
         &YamlSyntax,
     ];
