@@ -590,21 +590,6 @@ impl Index {
         }
         out
     }
-
-    /// Workloads in any namespace whose pod labels include every label of
-    /// `selector` (how Istio matches a Gateway's selector, unless
-    /// `PILOT_SCOPE_GATEWAY_TO_NAMESPACE` is set). An empty selector selects nothing
-    /// here; callers decide what an empty selector means for them.
-    pub fn workloads_matching_anywhere(&self, selector: &Labels) -> Vec<ObjId> {
-        let mut out: Vec<ObjId> = self
-            .namespaces
-            .iter()
-            .flat_map(|ns| self.workloads_matching(ns, selector))
-            .collect();
-        out.sort_unstable();
-        out.dedup();
-        out
-    }
 }
 
 /// The (namespace, name) a VirtualService in `ns` means by a gateway `reference`,
