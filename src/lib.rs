@@ -9,11 +9,13 @@
 pub mod config;
 pub mod discover;
 pub mod docs;
+pub mod duration;
 pub mod host;
 pub mod index;
 pub mod load;
 pub mod model;
 pub mod report;
+pub mod retry;
 pub mod rules;
 pub mod settings;
 pub mod source;
