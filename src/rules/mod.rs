@@ -7,10 +7,12 @@
 
 mod duplicate_key;
 mod duplicate_object;
+mod ineffective_outlier_detection;
 mod retry_non_idempotent;
 mod undeclared_subset;
 mod unreadable_file;
 mod yaml_syntax;
+mod zero_ejection_cap;
 
 use crate::index::Index;
 use crate::load::ParsedDocument;
@@ -22,10 +24,12 @@ use crate::source::SourceFile;
 
 pub use duplicate_key::DuplicateKey;
 pub use duplicate_object::DuplicateObject;
+pub use ineffective_outlier_detection::IneffectiveOutlierDetection;
 pub use retry_non_idempotent::RetryNonIdempotent;
 pub use undeclared_subset::UndeclaredSubset;
 pub use unreadable_file::UnreadableFile;
 pub use yaml_syntax::YamlSyntax;
+pub use zero_ejection_cap::ZeroEjectionCap;
 
 /// What every rule declares about itself.
 #[derive(Debug)]
@@ -157,10 +161,12 @@ pub fn all() -> &'static [&'static dyn Rule] {
     static RULES: &[&dyn Rule] = &[
         &DuplicateKey,
         &DuplicateObject,
+        &IneffectiveOutlierDetection,
         &RetryNonIdempotent,
         &UndeclaredSubset,
         &UnreadableFile,
         &YamlSyntax,
+        &ZeroEjectionCap,
     ];
     RULES
 }
