@@ -8,7 +8,9 @@
 mod duplicate_key;
 mod duplicate_object;
 mod ineffective_outlier_detection;
+mod per_try_timeout_ignored;
 mod retry_non_idempotent;
+mod retry_storm;
 mod undeclared_subset;
 mod unreadable_file;
 mod yaml_syntax;
@@ -25,7 +27,9 @@ use crate::source::SourceFile;
 pub use duplicate_key::DuplicateKey;
 pub use duplicate_object::DuplicateObject;
 pub use ineffective_outlier_detection::IneffectiveOutlierDetection;
+pub use per_try_timeout_ignored::PerTryTimeoutIgnored;
 pub use retry_non_idempotent::RetryNonIdempotent;
+pub use retry_storm::RetryStorm;
 pub use undeclared_subset::UndeclaredSubset;
 pub use unreadable_file::UnreadableFile;
 pub use yaml_syntax::YamlSyntax;
@@ -162,7 +166,9 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &DuplicateKey,
         &DuplicateObject,
         &IneffectiveOutlierDetection,
+        &PerTryTimeoutIgnored,
         &RetryNonIdempotent,
+        &RetryStorm,
         &UndeclaredSubset,
         &UnreadableFile,
         &YamlSyntax,
