@@ -9,12 +9,14 @@
 pub mod config;
 pub mod discover;
 pub mod docs;
+pub mod duration;
 pub mod host;
 pub mod index;
 pub mod kustomize;
 pub mod load;
 pub mod model;
 pub mod report;
+pub mod retry;
 pub mod rules;
 pub mod settings;
 pub mod source;

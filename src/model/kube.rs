@@ -243,6 +243,10 @@ pub struct MeshConfig {
     pub default_service_export_to: Vec<String>,
     /// `ingressControllerMode`.
     pub ingress_controller_mode: Option<String>,
+    /// True when `defaultTrafficPolicy.outlierDetection` is set (Istio 1.31+):
+    /// every cluster then has outlier detection unless a DestinationRule
+    /// replaces the block.
+    pub default_outlier_detection: bool,
 }
 
 /// Reads the mesh config when `node` is the ConfigMap istiod reads it from
@@ -287,5 +291,9 @@ pub fn mesh_config(node: Node<'_>, meta: &ObjectMeta) -> Option<MeshConfig> {
             .get("ingressControllerMode")
             .and_then(|n| n.str())
             .map(str::to_owned),
+        default_outlier_detection: root
+            .get("defaultTrafficPolicy")
+            .and_then(|p| p.get("outlierDetection"))
+            .is_some(),
     })
 }

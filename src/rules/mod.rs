@@ -9,11 +9,16 @@ mod duplicate_key;
 mod duplicate_object;
 mod gateway_selector_no_workload;
 mod host_not_in_gateway;
+mod ineffective_outlier_detection;
+mod per_try_timeout_ignored;
+mod retry_non_idempotent;
+mod retry_storm;
 mod subset_without_workloads;
 mod undeclared_subset;
 mod unknown_gateway;
 mod unreadable_file;
 mod yaml_syntax;
+mod zero_ejection_cap;
 
 use crate::index::Index;
 use crate::load::ParsedDocument;
@@ -27,11 +32,16 @@ pub use duplicate_key::DuplicateKey;
 pub use duplicate_object::DuplicateObject;
 pub use gateway_selector_no_workload::GatewaySelectorNoWorkload;
 pub use host_not_in_gateway::HostNotInGateway;
+pub use ineffective_outlier_detection::IneffectiveOutlierDetection;
+pub use per_try_timeout_ignored::PerTryTimeoutIgnored;
+pub use retry_non_idempotent::RetryNonIdempotent;
+pub use retry_storm::RetryStorm;
 pub use subset_without_workloads::SubsetWithoutWorkloads;
 pub use undeclared_subset::UndeclaredSubset;
 pub use unknown_gateway::UnknownGateway;
 pub use unreadable_file::UnreadableFile;
 pub use yaml_syntax::YamlSyntax;
+pub use zero_ejection_cap::ZeroEjectionCap;
 
 /// What every rule declares about itself.
 #[derive(Debug)]
@@ -165,11 +175,16 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &DuplicateObject,
         &GatewaySelectorNoWorkload,
         &HostNotInGateway,
+        &IneffectiveOutlierDetection,
+        &PerTryTimeoutIgnored,
+        &RetryNonIdempotent,
+        &RetryStorm,
         &SubsetWithoutWorkloads,
         &UndeclaredSubset,
         &UnknownGateway,
         &UnreadableFile,
         &YamlSyntax,
+        &ZeroEjectionCap,
     ];
     RULES
 }
