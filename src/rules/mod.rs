@@ -7,6 +7,7 @@
 
 mod duplicate_key;
 mod duplicate_object;
+mod duplicate_subset;
 mod undeclared_subset;
 mod unreadable_file;
 mod yaml_syntax;
@@ -21,6 +22,7 @@ use crate::source::SourceFile;
 
 pub use duplicate_key::DuplicateKey;
 pub use duplicate_object::DuplicateObject;
+pub use duplicate_subset::DuplicateSubset;
 pub use undeclared_subset::UndeclaredSubset;
 pub use unreadable_file::UnreadableFile;
 pub use yaml_syntax::YamlSyntax;
@@ -155,6 +157,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
     static RULES: &[&dyn Rule] = &[
         &DuplicateKey,
         &DuplicateObject,
+        &DuplicateSubset,
         &UndeclaredSubset,
         &UnreadableFile,
         &YamlSyntax,
