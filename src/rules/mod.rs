@@ -5,6 +5,7 @@
 //! with its tree, or the cross-namespace index — to diagnostics. Rules do no I/O,
 //! keep no state and print nothing.
 
+mod conflicting_destination_rules;
 mod duplicate_key;
 mod duplicate_object;
 mod duplicate_subset;
@@ -20,6 +21,7 @@ use crate::report::{Diagnostic, Severity};
 use crate::settings::Settings;
 use crate::source::SourceFile;
 
+pub use conflicting_destination_rules::ConflictingDestinationRules;
 pub use duplicate_key::DuplicateKey;
 pub use duplicate_object::DuplicateObject;
 pub use duplicate_subset::DuplicateSubset;
@@ -155,6 +157,7 @@ pub trait Rule: Send + Sync {
 /// Every rule meshvet has, in name order.
 pub fn all() -> &'static [&'static dyn Rule] {
     static RULES: &[&dyn Rule] = &[
+        &ConflictingDestinationRules,
         &DuplicateKey,
         &DuplicateObject,
         &DuplicateSubset,
