@@ -6,6 +6,7 @@
 //! keep no state and print nothing.
 
 mod conflicting_destination_rules;
+mod conflicting_virtual_services;
 mod duplicate_key;
 mod duplicate_object;
 mod duplicate_subset;
@@ -22,6 +23,7 @@ use crate::settings::Settings;
 use crate::source::SourceFile;
 
 pub use conflicting_destination_rules::ConflictingDestinationRules;
+pub use conflicting_virtual_services::ConflictingVirtualServices;
 pub use duplicate_key::DuplicateKey;
 pub use duplicate_object::DuplicateObject;
 pub use duplicate_subset::DuplicateSubset;
@@ -158,6 +160,7 @@ pub trait Rule: Send + Sync {
 pub fn all() -> &'static [&'static dyn Rule] {
     static RULES: &[&dyn Rule] = &[
         &ConflictingDestinationRules,
+        &ConflictingVirtualServices,
         &DuplicateKey,
         &DuplicateObject,
         &DuplicateSubset,
