@@ -91,6 +91,7 @@ pub struct Index {
     default_export_to: ExportDefaults,
     graph: DiGraph<ObjId, Relation>,
     nodes: Vec<NodeIndex>,
+    default_sidecars: HashMap<String, ObjId>,
 }
 
 /// Mesh-wide `exportTo` defaults (MeshConfig `default*ExportTo`); empty means `*`.
@@ -135,6 +136,7 @@ impl Index {
             default_export_to: defaults,
             graph: DiGraph::new(),
             nodes: Vec::new(),
+            default_sidecars: HashMap::new(),
         };
         for (id, object) in objects.iter().enumerate() {
             index.add(id, object);
@@ -198,6 +200,9 @@ impl Index {
             }
             Spec::Gateway(_) => {
                 self.gateways.insert((ns, meta.name().to_owned()), id);
+            }
+            Spec::Sidecar(sc) if sc.workload_selector.is_none() => {
+                self.default_sidecars.entry(ns).or_insert(id);
             }
             Spec::Workload(w) => {
                 for (k, v) in &w.pod_labels.map {
@@ -590,6 +595,42 @@ impl Index {
         }
         out
     }
+
+    /// True when proxies in `client_ns` import configuration for `h` that lives in
+    /// (or, for services, belongs to) namespace `owner_ns`, as far as the Sidecar
+    /// resource of the namespace says: the selector-less Sidecar of `client_ns`,
+    /// else that of the root namespace. Without one, or without egress hosts,
+    /// everything is imported. An egress host `ns/dnsName` imports `h` when `ns` is
+    /// `*`, `.` (the client's namespace) or `owner_ns`, and `dnsName` covers `h`.
+    pub fn sidecar_imports(&self, client_ns: &str, owner_ns: &str, h: &str) -> bool {
+        let id = self
+            .default_sidecars
+            .get(client_ns)
+            .or_else(|| self.default_sidecars.get(&self.settings.root_namespace));
+        let Some(Spec::Sidecar(sc)) = id.map(|id| &self.objects[*id].spec) else {
+            return true;
+        };
+        let hosts: Vec<&str> = sc
+            .egress
+            .iter()
+            .flat_map(|e| e.hosts.iter().map(|h| h.value.as_str()))
+            .collect();
+        if hosts.is_empty() {
+            return true;
+        }
+        hosts.iter().any(|entry| {
+            let Some((ns, dns)) = entry.split_once('/') else {
+                return false;
+            };
+            let ns_ok = match ns {
+                "*" => true,
+                "." => owner_ns == client_ns,
+                "~" => false,
+                other => other == owner_ns,
+            };
+            ns_ok && (host::matches(dns, h) || host::matches(h, dns))
+        })
+    }
 }
 
 /// The (namespace, name) a VirtualService in `ns` means by a gateway `reference`,
@@ -770,5 +811,31 @@ spec:
             r("public.edge.svc.cluster.local"),
             ("edge".into(), "public".into())
         );
+    }
+
+    #[test]
+    fn sidecars_limit_what_a_namespace_imports() {
+        let idx = index(
+            "
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: default, namespace: jobs}
+spec:
+  egress:
+    - hosts: [\"./*\", \"istio-system/*\", \"*/api.example.com\"]
+---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: narrow, namespace: jobs}
+spec:
+  workloadSelector: {labels: {app: x}}
+  egress:
+    - hosts: [\"~/*\"]
+",
+        );
+        assert!(idx.sidecar_imports("jobs", "jobs", "reviews.jobs.svc.cluster.local"));
+        assert!(!idx.sidecar_imports("jobs", "shop", "reviews.shop.svc.cluster.local"));
+        assert!(idx.sidecar_imports("jobs", "shop", "api.example.com"));
+        assert!(idx.sidecar_imports("shop", "jobs", "anything.example.com"));
     }
 }

@@ -555,6 +555,8 @@ pub struct DestinationRule {
     pub subsets: Vec<Subset>,
     /// The `subsets` key, when present.
     pub subsets_key: Option<Span>,
+    /// The `trafficPolicy` key, when present.
+    pub traffic_policy_key: Option<Span>,
 }
 
 /// One DestinationRule subset.
@@ -570,6 +572,9 @@ pub struct Subset {
     pub labels: Labels,
     /// `trafficPolicy`.
     pub traffic_policy: Option<TrafficPolicy>,
+    /// Digest of the whole subset as written (see [`super::fingerprint`]): two
+    /// subsets with equal digests define the same thing.
+    pub fingerprint: u64,
 }
 
 /// A `TrafficPolicy` (top level, per subset, or per port).
@@ -589,6 +594,8 @@ pub struct TrafficPolicy {
     pub tls: Option<ClientTls>,
     /// `portLevelSettings`.
     pub port_level: Vec<PortTrafficPolicy>,
+    /// Digest of the whole policy as written (see [`super::fingerprint`]).
+    pub fingerprint: u64,
 }
 
 /// `loadBalancer` settings.
@@ -703,6 +710,7 @@ pub fn destination_rule(spec: Node<'_>, meta: &ObjectMeta) -> DestinationRule {
                 traffic_policy: s
                     .get("trafficPolicy")
                     .map(|p| traffic_policy(p, format!("{path}/trafficPolicy"))),
+                fingerprint: super::fingerprint(s),
                 path,
             }
         })
@@ -718,6 +726,7 @@ pub fn destination_rule(spec: Node<'_>, meta: &ObjectMeta) -> DestinationRule {
             .map(|p| traffic_policy(p, format!("{base}/trafficPolicy"))),
         subsets,
         subsets_key: spec.entry("subsets").map(|(k, _)| k.span()),
+        traffic_policy_key: spec.entry("trafficPolicy").map(|(k, _)| k.span()),
     }
 }
 
@@ -778,6 +787,7 @@ fn traffic_policy(n: Node<'_>, path: String) -> TrafficPolicy {
         outlier_detection,
         tls: n.get("tls").map(client_tls),
         port_level,
+        fingerprint: super::fingerprint(n),
         path,
     }
 }

@@ -145,6 +145,18 @@ impl ObjectMeta {
     pub fn anchor(&self) -> Span {
         self.name.as_ref().map_or(self.kind.span, |n| n.span)
     }
+
+    /// True when this object and `other` are known to be applied to one cluster
+    /// together: they are in the same file, or both name their namespace.
+    ///
+    /// An object without `metadata.namespace` is applied wherever its file is
+    /// applied (`kubectl apply -n NS -f FILE`); two such files are often
+    /// alternatives of one another (tutorial folders), so cross-object rules that
+    /// report a clash between them would report alternatives as conflicts.
+    pub fn applied_with(&self, other: &ObjectMeta) -> bool {
+        self.file == other.file
+            || (self.namespace_field.is_some() && other.namespace_field.is_some())
+    }
 }
 
 /// The kind-specific part of an object meshvet understands.
@@ -466,4 +478,34 @@ pub fn pointer_segment(seg: &str) -> String {
 /// True when the node is present and a mapping.
 pub fn is_mapping(node: Option<Node<'_>>) -> bool {
     node.is_some_and(|n| n.shape() == Shape::Mapping)
+}
+
+/// A digest of a subtree as written, insensitive to mapping key order, spans and
+/// quoting: two subtrees with the same digest hold the same data. Depth is bounded
+/// by the loader's nesting limit.
+pub fn fingerprint(node: Node<'_>) -> u64 {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut h = DefaultHasher::new();
+    match node.shape() {
+        Shape::Mapping => {
+            let mut entries: Vec<u64> = node
+                .entries()
+                .map(|(k, v)| {
+                    let mut e = DefaultHasher::new();
+                    k.scalar_text().hash(&mut e);
+                    fingerprint(v).hash(&mut e);
+                    e.finish()
+                })
+                .collect();
+            entries.sort_unstable();
+            (0u8, entries).hash(&mut h);
+        }
+        Shape::Sequence => {
+            let items: Vec<u64> = node.items().map(fingerprint).collect();
+            (1u8, items).hash(&mut h);
+        }
+        Shape::Scalar => (2u8, node.scalar_text()).hash(&mut h),
+        Shape::Null => 3u8.hash(&mut h),
+    }
+    h.finish()
 }

@@ -5,8 +5,11 @@
 //! with its tree, or the cross-namespace index — to diagnostics. Rules do no I/O,
 //! keep no state and print nothing.
 
+mod conflicting_destination_rules;
+mod conflicting_virtual_services;
 mod duplicate_key;
 mod duplicate_object;
+mod duplicate_subset;
 mod gateway_selector_no_workload;
 mod host_not_in_gateway;
 mod ineffective_outlier_detection;
@@ -28,8 +31,11 @@ use crate::report::{Diagnostic, Severity};
 use crate::settings::Settings;
 use crate::source::SourceFile;
 
+pub use conflicting_destination_rules::ConflictingDestinationRules;
+pub use conflicting_virtual_services::ConflictingVirtualServices;
 pub use duplicate_key::DuplicateKey;
 pub use duplicate_object::DuplicateObject;
+pub use duplicate_subset::DuplicateSubset;
 pub use gateway_selector_no_workload::GatewaySelectorNoWorkload;
 pub use host_not_in_gateway::HostNotInGateway;
 pub use ineffective_outlier_detection::IneffectiveOutlierDetection;
@@ -171,8 +177,11 @@ pub trait Rule: Send + Sync {
 /// Every rule meshvet has, in name order.
 pub fn all() -> &'static [&'static dyn Rule] {
     static RULES: &[&dyn Rule] = &[
+        &ConflictingDestinationRules,
+        &ConflictingVirtualServices,
         &DuplicateKey,
         &DuplicateObject,
+        &DuplicateSubset,
         &GatewaySelectorNoWorkload,
         &HostNotInGateway,
         &IneffectiveOutlierDetection,
