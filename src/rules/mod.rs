@@ -7,7 +7,13 @@
 
 mod duplicate_key;
 mod duplicate_object;
+mod host_refs;
+mod missing_destination_port;
+mod partially_qualified_host;
+mod short_host_wrong_namespace;
 mod undeclared_subset;
+mod unknown_destination_port;
+mod unknown_host;
 mod unreadable_file;
 mod yaml_syntax;
 
@@ -21,7 +27,12 @@ use crate::source::SourceFile;
 
 pub use duplicate_key::DuplicateKey;
 pub use duplicate_object::DuplicateObject;
+pub use missing_destination_port::MissingDestinationPort;
+pub use partially_qualified_host::PartiallyQualifiedHost;
+pub use short_host_wrong_namespace::ShortHostWrongNamespace;
 pub use undeclared_subset::UndeclaredSubset;
+pub use unknown_destination_port::UnknownDestinationPort;
+pub use unknown_host::UnknownHost;
 pub use unreadable_file::UnreadableFile;
 pub use yaml_syntax::YamlSyntax;
 
@@ -155,7 +166,12 @@ pub fn all() -> &'static [&'static dyn Rule] {
     static RULES: &[&dyn Rule] = &[
         &DuplicateKey,
         &DuplicateObject,
+        &MissingDestinationPort,
+        &PartiallyQualifiedHost,
+        &ShortHostWrongNamespace,
         &UndeclaredSubset,
+        &UnknownDestinationPort,
+        &UnknownHost,
         &UnreadableFile,
         &YamlSyntax,
     ];
