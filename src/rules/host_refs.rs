@@ -6,12 +6,14 @@
 //! One classification serves all of them, so that a host is reported by exactly
 //! one rule: the most specific one that explains it.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::net::IpAddr;
 
 use crate::host;
 use crate::index::{Index, ObjId};
-use crate::model::{DestinationRef, DestinationUse, Object, SStr, Spec, VirtualService};
+use crate::model::{
+    DestinationRef, DestinationUse, Object, ObjectMeta, SStr, Spec, VirtualService,
+};
 use crate::report::Severity;
 
 /// Annotation Istio puts on VirtualServices it translates from Gateway API
@@ -251,7 +253,11 @@ pub fn host_refs(index: &Index, vs_hosts: bool) -> Vec<HostRef<'_>> {
 pub struct Hosts<'a> {
     /// The index.
     pub index: &'a Index,
+    /// Services whose namespace is known, by namespace.
     services_by_ns: HashMap<&'a str, Vec<&'a str>>,
+    /// Names of Services that name no namespace (and none was given to the run):
+    /// they are applied to whatever namespace the deployment chooses.
+    floating: HashSet<&'a str>,
     addresses: Vec<(IpAddr, u8, ObjId)>,
 }
 
@@ -259,9 +265,13 @@ impl<'a> Hosts<'a> {
     /// Builds the per-run tables (one pass over the objects).
     pub fn new(index: &'a Index) -> Hosts<'a> {
         let mut services_by_ns: HashMap<&str, Vec<&str>> = HashMap::new();
+        let mut floating = HashSet::new();
         let mut addresses = Vec::new();
         for (id, object) in index.objects().iter().enumerate() {
             match &object.spec {
+                Spec::Service(_) if !namespace_is_known(index, &object.meta) => {
+                    floating.insert(object.meta.name());
+                }
                 Spec::Service(_) => services_by_ns
                     .entry(object.meta.namespace.as_str())
                     .or_default()
@@ -279,17 +289,18 @@ impl<'a> Hosts<'a> {
         Hosts {
             index,
             services_by_ns,
+            floating,
             addresses,
         }
     }
 
-    /// Names of the Services in `ns`, in analysis order.
+    /// Names of the Services known to be in `ns`, in analysis order.
     pub fn services_in(&self, ns: &str) -> &[&'a str] {
         self.services_by_ns.get(ns).map_or(&[], Vec::as_slice)
     }
 
-    /// True when the analysed files hold at least one Service in `ns`: then a
-    /// missing one is a mistake, not a service kept in another repository.
+    /// True when the analysed files hold at least one Service known to be in
+    /// `ns`: then a missing one is a mistake, not a service kept elsewhere.
     pub fn has_services(&self, ns: &str) -> bool {
         !self.services_in(ns).is_empty()
     }
@@ -354,8 +365,9 @@ impl<'a> Hosts<'a> {
         (all, exact)
     }
 
-    /// Classifies `written`, a host written in an object of namespace `ns`.
-    pub fn classify(&self, written: &str, ns: &str, view: &Viewpoint) -> HostStatus {
+    /// Classifies `written`, a host written in `meta`'s object.
+    pub fn classify(&self, written: &str, meta: &ObjectMeta, view: &Viewpoint) -> HostStatus {
+        let ns = meta.namespace.as_str();
         let index = self.index;
         let settings = index.settings();
         let domain = settings.cluster_domain.as_str();
@@ -417,6 +429,12 @@ impl<'a> Hosts<'a> {
         if is_builtin(&resolved, domain, &settings.root_namespace) {
             return HostStatus::Ignored;
         }
+        // A Service that names no namespace may be applied to the one this host
+        // means: nothing to say.
+        let name = host::service_parts(&resolved, domain).map(|(n, _)| n);
+        if name.is_some_and(|n| self.floating.contains(n)) {
+            return HostStatus::Ignored;
+        }
         if host::is_short(written) {
             let services: Vec<ObjId> = index
                 .services_named(written)
@@ -429,7 +447,7 @@ impl<'a> Hosts<'a> {
             }
             return HostStatus::Unknown {
                 resolved,
-                target_ns: Some(ns.to_owned()),
+                target_ns: namespace_is_known(index, meta).then(|| ns.to_owned()),
                 other_domain: None,
             };
         }
@@ -448,13 +466,21 @@ impl<'a> Hosts<'a> {
             };
         }
         if let Some(fqdn) = partial_fqdn(written, domain) {
-            let services = index.services(&fqdn);
-            let (_, se) = self.providers(&fqdn, &fqdn);
-            if !se.is_empty() || is_builtin(&fqdn, domain, &settings.root_namespace) {
-                return HostStatus::Partial {
-                    services: services.to_vec(),
-                    fqdn,
-                };
+            let (_, exact) = self.providers(&fqdn, &fqdn);
+            let short = written.split('.').next().unwrap_or(written);
+            let floating: Vec<ObjId> = index
+                .services_named(short)
+                .iter()
+                .copied()
+                .filter(|id| !namespace_is_known(index, &index.object(*id).meta))
+                .collect();
+            if !exact.is_empty()
+                || !floating.is_empty()
+                || is_builtin(&fqdn, domain, &settings.root_namespace)
+            {
+                let mut services = index.services(&fqdn).to_vec();
+                services.extend(floating);
+                return HostStatus::Partial { services, fqdn };
             }
         }
         if let Some((fqdn, target)) = other_domain(written, domain) {
@@ -473,6 +499,12 @@ impl<'a> Hosts<'a> {
             other_domain: None,
         }
     }
+}
+
+/// True when the object's namespace is known: written in the object, or given
+/// to the run (`--namespace`). Otherwise it is wherever the deployment applies it.
+pub fn namespace_is_known(index: &Index, meta: &ObjectMeta) -> bool {
+    meta.namespace_field.is_some() || index.settings().default_namespace != "default"
 }
 
 /// Port numbers the providers expose (Service `ports[].port`, ServiceEntry

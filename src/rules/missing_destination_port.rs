@@ -79,7 +79,7 @@ impl Rule for MissingDestinationPort {
                 continue;
             };
             let meta = &r.object.meta;
-            let providers = match hosts.classify(&r.host.value, &meta.namespace, &r.view) {
+            let providers = match hosts.classify(&r.host.value, meta, &r.view) {
                 HostStatus::Found(p) | HostStatus::Hidden { providers: p, .. } => p,
                 _ => continue,
             };

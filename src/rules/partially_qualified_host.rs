@@ -59,8 +59,7 @@ impl Rule for PartiallyQualifiedHost {
                 continue;
             }
             let meta = &r.object.meta;
-            let HostStatus::Partial { fqdn, services } =
-                hosts.classify(written, &meta.namespace, &r.view)
+            let HostStatus::Partial { fqdn, services } = hosts.classify(written, meta, &r.view)
             else {
                 continue;
             };
@@ -77,7 +76,12 @@ impl Rule for PartiallyQualifiedHost {
                 .path(r.path.clone());
             for id in &services {
                 let svc = &index.object(*id).meta;
-                d = d.related(svc.file, svc.anchor(), format!("the Service `{fqdn}`"));
+                let what = if svc.namespace_field.is_some() {
+                    format!("the Service `{fqdn}`")
+                } else {
+                    format!("Service `{}`, which names no namespace", svc.name())
+                };
+                d = d.related(svc.file, svc.anchor(), what);
             }
             out.push(d);
         }

@@ -2,7 +2,7 @@ use crate::declare_rule;
 use crate::host;
 use crate::index::Index;
 use crate::report::{Diagnostic, Severity};
-use crate::rules::host_refs::{HostStatus, Hosts, host_refs};
+use crate::rules::host_refs::{HostStatus, Hosts, host_refs, namespace_is_known};
 use crate::rules::{Rule, RuleMeta};
 use crate::text::backtick_list;
 
@@ -17,9 +17,10 @@ declare_rule! {
     /// (no Service, no ServiceEntry) has that name, while a Service called
     /// `reviews` exists in another namespace, and names those namespaces.
     /// VirtualService `hosts` are checked only for VirtualServices that program
-    /// sidecars (`mesh` or no `gateways`). When the object's own namespace has no
-    /// Service at all in the analysed files, the Service may simply live in
-    /// another repository, and the finding is a warning.
+    /// sidecars (`mesh` or no `gateways`). A Service that names no namespace may
+    /// be applied to any, so it never makes a host wrong. When the object names no
+    /// namespace itself, or its namespace has no Service in the analysed files,
+    /// the right Service may simply live elsewhere, and the finding is a warning.
     ///
     /// ## Why is this bad?
     /// The host means a service that does not exist. A destination sends every
@@ -64,7 +65,7 @@ impl Rule for ShortHostWrongNamespace {
             let meta = &r.object.meta;
             let ns = meta.namespace.as_str();
             let HostStatus::WrongNamespace { resolved, services } =
-                hosts.classify(written, ns, &r.view)
+                hosts.classify(written, meta, &r.view)
             else {
                 continue;
             };
@@ -84,21 +85,35 @@ impl Rule for ShortHostWrongNamespace {
             } else {
                 format!("namespaces {}", backtick_list(&namespaces, "and"))
             };
-            let message = format!(
-                "{} `{written}` means `{resolved}`, but Service `{written}` is in {where_}, not in `{ns}`",
-                r.place.noun()
-            );
+            let known = namespace_is_known(index, meta);
+            let message = if known {
+                format!(
+                    "{} `{written}` means `{resolved}`, but Service `{written}` is in {where_}, not in `{ns}`",
+                    r.place.noun()
+                )
+            } else {
+                format!(
+                    "{} `{written}` resolves in the namespace this {} is applied to, but Service `{written}` is in {where_}",
+                    r.place.noun(),
+                    meta.kind.value
+                )
+            };
+            let label = if known {
+                format!("resolves in namespace `{ns}`")
+            } else {
+                "resolves in the namespace it is applied to".to_owned()
+            };
             let help = format!(
                 "A short host resolves in the namespace of the {} that contains it, not the Service's. Write the full name: {}.",
                 meta.kind.value,
                 backtick_list(&fqdns, "or")
             );
             let mut d = Diagnostic::new(&Self::META, meta.file, r.host.span, message)
-                .label(format!("resolves in namespace `{ns}`"))
+                .label(label)
                 .help(help)
                 .object(meta)
                 .path(r.path.clone());
-            if !hosts.has_services(ns) {
+            if !known || !hosts.has_services(ns) {
                 d = d.severity(Severity::Warning);
             }
             for id in &services {

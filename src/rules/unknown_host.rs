@@ -22,17 +22,21 @@ declare_rule! {
     /// namespace, for the root namespace). A route entry without any destination
     /// host is flagged too.
     ///
-    /// Severity follows what the analysed files can know: an error when the
-    /// service's namespace has other Services here but not this one, when the
-    /// service exists but is not exported to the clients, or when the host uses
-    /// another cluster domain than the configured one; a warning when the files
-    /// hold no Service of that namespace, or for external names, since those may
-    /// be defined in another repository. Hosts listed under `external-hosts` in
-    /// `.meshvet.yaml`, wildcard DestinationRule hosts, the Kubernetes API
-    /// (`kubernetes.default`) and the Istio control plane and gateways in the root
-    /// namespace are never reported. A short host that names a Service of another
-    /// namespace is `short-host-wrong-namespace`, and `name.namespace` of an
-    /// existing Service is `partially-qualified-host`, not this rule.
+    /// Severity follows what the analysed files can know. It is an error when
+    /// the host's namespace is known (written in the object, in the host's full
+    /// name, or given with `--namespace`) and the files hold other Services of
+    /// that namespace but not this one; when the service exists but is not
+    /// exported to the clients; or when the host uses another cluster domain than
+    /// the configured one. Otherwise (a namespace with no Service in these files,
+    /// an object that names no namespace, an external name) it is a warning,
+    /// since the service may be defined in another repository. A Service that
+    /// names no namespace can be applied to any, so a host with its name is never
+    /// reported. Hosts listed under `external-hosts` in `.meshvet.yaml`, wildcard
+    /// DestinationRule hosts, the Kubernetes API (`kubernetes.default`) and the
+    /// Istio control plane and gateways in the root namespace are never
+    /// reported. A short host that names a Service of another namespace is
+    /// `short-host-wrong-namespace`, and `name.namespace` of an existing Service
+    /// is `partially-qualified-host`, not this rule.
     ///
     /// Differences from upstream: istioctl (IST0101, IST0174) looks services up
     /// from the namespaces in the VirtualService's own `exportTo`, including
@@ -78,7 +82,7 @@ impl Rule for UnknownHost {
     fn check_graph(&self, index: &Index, out: &mut Vec<Diagnostic>) {
         let hosts = Hosts::new(index);
         for r in host_refs(index, false) {
-            let status = hosts.classify(&r.host.value, &r.object.meta.namespace, &r.view);
+            let status = hosts.classify(&r.host.value, &r.object.meta, &r.view);
             let severity = hosts.unknown_severity(&status);
             let d = match &status {
                 HostStatus::Unknown {
@@ -172,7 +176,10 @@ fn unknown(
             "{hint}Fix the host, or add the Service `{name}` to namespace `{ns}`."
         ));
     } else {
-        let help = if target_ns.is_none() && !written.starts_with('*') {
+        let external = !crate::host::is_short(written)
+            && !written.starts_with('*')
+            && crate::host::service_parts(resolved, domain).is_none();
+        let help = if external {
             format!(
                 "Declare `{written}` with a ServiceEntry if it is outside the mesh; if it is defined in another repository, list it under `external-hosts` in `.meshvet.yaml`."
             )
