@@ -426,7 +426,11 @@ impl<'a> Hosts<'a> {
                 }
             }
         }
-        if is_builtin(&resolved, domain, &settings.root_namespace) {
+        if is_builtin(&resolved, domain, &settings.root_namespace)
+            || resolved.ends_with(".svc.clusterset.local")
+        {
+            // `clusterset.local`: Kubernetes multi-cluster services, which Istio
+            // serves from ServiceExports these files cannot show.
             return HostStatus::Ignored;
         }
         // A Service that names no namespace may be applied to the one this host

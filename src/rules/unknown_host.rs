@@ -32,8 +32,9 @@ declare_rule! {
     /// since the service may be defined in another repository. A Service that
     /// names no namespace can be applied to any, so a host with its name is never
     /// reported. Hosts listed under `external-hosts` in `.meshvet.yaml`, wildcard
-    /// DestinationRule hosts, the Kubernetes API (`kubernetes.default`) and the
-    /// Istio control plane and gateways in the root namespace are never
+    /// DestinationRule hosts, multi-cluster service names
+    /// (`*.svc.clusterset.local`), the Kubernetes API (`kubernetes.default`) and
+    /// the Istio control plane and gateways in the root namespace are never
     /// reported. A short host that names a Service of another namespace is
     /// `short-host-wrong-namespace`, and `name.namespace` of an existing Service
     /// is `partially-qualified-host`, not this rule.
