@@ -15,16 +15,17 @@ declare_rule! {
     /// its service exposes several ports, when requests reach the route on a
     /// port the service does not have.
     ///
-    /// Without `port`, Envoy picks the destination cluster by the port the
-    /// request arrived on (the listener port): a sidecar listens on the ports of
-    /// the VirtualService's hosts, a gateway on its servers' ports, and a route
-    /// whose matches all give `port` only on those. When every such port is also
-    /// a port of the destination service, traffic flows and nothing is reported
-    /// (the common case of a VirtualService routing its own host to subsets).
-    /// When one is not, the finding is an error naming the port. When the
-    /// arrival ports cannot be known from the analysed files (a delegate
-    /// VirtualService, a gateway or host service defined elsewhere, a wildcard
-    /// host), it is a warning.
+    /// Without `port`, Istio names the destination cluster after the port the
+    /// request arrived on (the listener port): for sidecars, the ports of the
+    /// VirtualService's hosts; for a gateway, the ports of its servers for those
+    /// hosts; and when every match of the route names a `port`, only those. A
+    /// service with a single port is the exception: its port is used. When every
+    /// arrival port is also a port of the destination service, traffic flows
+    /// and nothing is reported (the common case of a VirtualService routing its
+    /// own host to subsets). When one is not, the finding is an error naming the
+    /// port. When the arrival ports cannot be known from the analysed files (a
+    /// delegate VirtualService, a gateway or host service defined elsewhere, a
+    /// wildcard host), it is a warning.
     ///
     /// istioctl (IST0112) reports every port-less destination of a multi-port
     /// service, including the ones that work; meshvet reports only those that
