@@ -158,38 +158,45 @@ fn listener_ports(
     vs: &VirtualService,
     dest: &DestinationRef<'_>,
 ) -> Result<(BTreeSet<i64>, String), String> {
-    let match_ports: Vec<Option<i64>> = match dest.usage {
+    // Each match of the route: its `port` and its `gateways`.
+    let matches: Vec<(Option<i64>, Vec<&str>)> = match dest.usage {
         DestinationUse::HttpRoute | DestinationUse::Mirror | DestinationUse::Mirrors => vs
             .http
             .get(dest.route_index)
             .map(|r| {
                 r.matches
                     .iter()
-                    .map(|m| m.port.as_ref().map(|p| p.value))
+                    .map(|m| (m.port.as_ref().map(|p| p.value), gateway_names(&m.gateways)))
                     .collect()
             })
             .unwrap_or_default(),
-        DestinationUse::TcpRoute => vs
-            .tcp
-            .get(dest.route_index)
-            .map(|r| {
-                r.matches
-                    .iter()
-                    .map(|m| m.port.as_ref().map(|p| p.value))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        DestinationUse::TlsRoute => vs
-            .tls
-            .get(dest.route_index)
-            .map(|r| {
-                r.matches
-                    .iter()
-                    .map(|m| m.port.as_ref().map(|p| p.value))
-                    .collect()
-            })
-            .unwrap_or_default(),
+        DestinationUse::TcpRoute | DestinationUse::TlsRoute => {
+            let routes = if dest.usage == DestinationUse::TcpRoute {
+                &vs.tcp
+            } else {
+                &vs.tls
+            };
+            routes
+                .get(dest.route_index)
+                .map(|r| {
+                    r.matches
+                        .iter()
+                        .map(|m| (m.port.as_ref().map(|p| p.value), gateway_names(&m.gateways)))
+                        .collect()
+                })
+                .unwrap_or_default()
+        }
     };
+    let match_ports: Vec<Option<i64>> = matches.iter().map(|(p, _)| *p).collect();
+    // When every match names gateways, the route is used only through those.
+    let only_through: Option<Vec<&str>> =
+        (!matches.is_empty() && matches.iter().all(|(_, g)| !g.is_empty())).then(|| {
+            matches
+                .iter()
+                .flat_map(|(_, g)| g.iter().copied())
+                .collect()
+        });
+    let used_by = |gateway: &str| only_through.as_ref().is_none_or(|g| g.contains(&gateway));
     if !match_ports.is_empty() && match_ports.iter().all(Option::is_some) {
         return Ok((
             match_ports.into_iter().flatten().collect(),
@@ -202,7 +209,7 @@ fn listener_ports(
     let ns = &object.meta.namespace;
     let mut out = BTreeSet::new();
     let mut sources = Vec::new();
-    if is_mesh_bound(vs) {
+    if is_mesh_bound(vs) && used_by("mesh") {
         sources.push(format!(
             "at sidecars (the ports of {})",
             crate::text::backtick_list(
@@ -230,7 +237,11 @@ fn listener_ports(
             out.extend(ports);
         }
     }
-    for g in vs.gateways.iter().filter(|g| g.value != "mesh") {
+    for g in vs
+        .gateways
+        .iter()
+        .filter(|g| g.value != "mesh" && used_by(&g.value))
+    {
         let Some(id) = index.gateway(&g.value, ns) else {
             return Err(format!(
                 "gateway `{}` is not in the analysed files",
@@ -263,4 +274,8 @@ fn listener_ports(
         return Err("no port it is reached on is known".to_owned());
     }
     Ok((out, sources.join(" and ")))
+}
+
+fn gateway_names(gateways: &[crate::model::SStr]) -> Vec<&str> {
+    gateways.iter().map(|g| g.value.as_str()).collect()
 }
