@@ -194,7 +194,8 @@ pub fn host_refs(index: &Index, vs_hosts: bool) -> Vec<HostRef<'_>> {
         let meta = &object.meta;
         match &object.spec {
             Spec::VirtualService(vs) if !is_generated(object) => {
-                let clients = vs_clients(index, object, vs);
+                let all_clients = vs_clients(index, object, vs);
+                let clients = &all_clients;
                 if vs_hosts && is_mesh_bound(vs) {
                     let namespaces: Vec<String> =
                         clients.iter().map(|c| c.namespace.clone()).collect();
@@ -211,12 +212,25 @@ pub fn host_refs(index: &Index, vs_hosts: bool) -> Vec<HostRef<'_>> {
                 }
                 for d in vs.destinations() {
                     if let Some(h) = &d.destination.host {
+                        // A route whose matches all name gateways is used only there.
+                        let through = only_through(&route_matches(vs, &d));
+                        let mut used: Vec<Client> = clients
+                            .iter()
+                            .filter(|c| {
+                                let name = c.gateway.as_deref().unwrap_or("mesh");
+                                through.as_ref().is_none_or(|t| t.contains(&name))
+                            })
+                            .cloned()
+                            .collect();
+                        if used.is_empty() {
+                            used.clone_from(clients);
+                        }
                         out.push(HostRef {
                             object,
                             host: h,
                             place: Place::Destination(d.usage),
                             path: format!("{}/host", d.destination.path),
-                            view: Viewpoint::Every(clients.clone()),
+                            view: Viewpoint::Every(used),
                             destination: Some(d),
                         });
                     }
@@ -247,6 +261,56 @@ pub fn host_refs(index: &Index, vs_hosts: bool) -> Vec<HostRef<'_>> {
         }
     }
     out
+}
+
+/// Each match of the route a destination belongs to: its `port` and its
+/// `gateways`.
+pub fn route_matches<'v>(
+    vs: &'v VirtualService,
+    dest: &DestinationRef<'_>,
+) -> Vec<(Option<i64>, Vec<&'v str>)> {
+    let names = |gateways: &'v [SStr]| -> Vec<&'v str> {
+        gateways.iter().map(|g| g.value.as_str()).collect()
+    };
+    match dest.usage {
+        DestinationUse::HttpRoute | DestinationUse::Mirror | DestinationUse::Mirrors => vs
+            .http
+            .get(dest.route_index)
+            .map(|r| {
+                r.matches
+                    .iter()
+                    .map(|m| (m.port.as_ref().map(|p| p.value), names(&m.gateways)))
+                    .collect()
+            })
+            .unwrap_or_default(),
+        DestinationUse::TcpRoute | DestinationUse::TlsRoute => {
+            let routes = if dest.usage == DestinationUse::TcpRoute {
+                &vs.tcp
+            } else {
+                &vs.tls
+            };
+            routes
+                .get(dest.route_index)
+                .map(|r| {
+                    r.matches
+                        .iter()
+                        .map(|m| (m.port.as_ref().map(|p| p.value), names(&m.gateways)))
+                        .collect()
+                })
+                .unwrap_or_default()
+        }
+    }
+}
+
+/// The gateways (`mesh` for sidecars) a route is limited to, when every one of
+/// its matches names some.
+pub fn only_through<'v>(matches: &[(Option<i64>, Vec<&'v str>)]) -> Option<Vec<&'v str>> {
+    (!matches.is_empty() && matches.iter().all(|(_, g)| !g.is_empty())).then(|| {
+        matches
+            .iter()
+            .flat_map(|(_, g)| g.iter().copied())
+            .collect()
+    })
 }
 
 /// The registry as the host rules see it: the index plus a few per-run tables.

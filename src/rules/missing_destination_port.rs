@@ -3,10 +3,11 @@ use std::collections::BTreeSet;
 use crate::declare_rule;
 use crate::host;
 use crate::index::Index;
-use crate::model::{DestinationRef, DestinationUse, Object, Spec, VirtualService};
+use crate::model::{DestinationRef, Object, Spec, VirtualService};
 use crate::report::{Diagnostic, Severity};
 use crate::rules::host_refs::{
-    HostStatus, Hosts, exposed_ports, host_refs, is_mesh_bound, port_list, shown,
+    HostStatus, Hosts, exposed_ports, host_refs, is_mesh_bound, only_through, port_list,
+    route_matches, shown,
 };
 use crate::rules::{Rule, RuleMeta};
 
@@ -158,45 +159,11 @@ fn listener_ports(
     vs: &VirtualService,
     dest: &DestinationRef<'_>,
 ) -> Result<(BTreeSet<i64>, String), String> {
-    // Each match of the route: its `port` and its `gateways`.
-    let matches: Vec<(Option<i64>, Vec<&str>)> = match dest.usage {
-        DestinationUse::HttpRoute | DestinationUse::Mirror | DestinationUse::Mirrors => vs
-            .http
-            .get(dest.route_index)
-            .map(|r| {
-                r.matches
-                    .iter()
-                    .map(|m| (m.port.as_ref().map(|p| p.value), gateway_names(&m.gateways)))
-                    .collect()
-            })
-            .unwrap_or_default(),
-        DestinationUse::TcpRoute | DestinationUse::TlsRoute => {
-            let routes = if dest.usage == DestinationUse::TcpRoute {
-                &vs.tcp
-            } else {
-                &vs.tls
-            };
-            routes
-                .get(dest.route_index)
-                .map(|r| {
-                    r.matches
-                        .iter()
-                        .map(|m| (m.port.as_ref().map(|p| p.value), gateway_names(&m.gateways)))
-                        .collect()
-                })
-                .unwrap_or_default()
-        }
-    };
+    let matches = route_matches(vs, dest);
     let match_ports: Vec<Option<i64>> = matches.iter().map(|(p, _)| *p).collect();
     // When every match names gateways, the route is used only through those.
-    let only_through: Option<Vec<&str>> =
-        (!matches.is_empty() && matches.iter().all(|(_, g)| !g.is_empty())).then(|| {
-            matches
-                .iter()
-                .flat_map(|(_, g)| g.iter().copied())
-                .collect()
-        });
-    let used_by = |gateway: &str| only_through.as_ref().is_none_or(|g| g.contains(&gateway));
+    let through = only_through(&matches);
+    let used_by = |gateway: &str| through.as_ref().is_none_or(|g| g.contains(&gateway));
     if !match_ports.is_empty() && match_ports.iter().all(Option::is_some) {
         return Ok((
             match_ports.into_iter().flatten().collect(),
@@ -274,8 +241,4 @@ fn listener_ports(
         return Err("no port it is reached on is known".to_owned());
     }
     Ok((out, sources.join(" and ")))
-}
-
-fn gateway_names(gateways: &[crate::model::SStr]) -> Vec<&str> {
-    gateways.iter().map(|g| g.value.as_str()).collect()
 }
