@@ -631,6 +631,35 @@ impl Index {
             ns_ok && (host::matches(dns, h) || host::matches(h, dns))
         })
     }
+
+    /// True when Service or ServiceEntry `id` is visible to proxies in `client_ns`:
+    /// its `exportTo` (a Service's `networking.istio.io/exportTo` annotation, or the
+    /// mesh's `defaultServiceExportTo` when it gives none) includes that namespace.
+    /// Objects of other kinds are always visible.
+    pub fn is_visible_to(&self, id: ObjId, client_ns: &str) -> bool {
+        let object = &self.objects[id];
+        let owner = object.meta.namespace.as_str();
+        let mut entries: Vec<&str> = match &object.spec {
+            Spec::Service(svc) => svc.export_to.iter().map(String::as_str).collect(),
+            Spec::ServiceEntry(se) => se.export_to.iter().map(|e| e.value.as_str()).collect(),
+            _ => return true,
+        };
+        if entries.is_empty() {
+            entries = self
+                .default_export_to
+                .service
+                .iter()
+                .map(String::as_str)
+                .collect();
+        }
+        entries.is_empty()
+            || entries.iter().any(|e| match *e {
+                "*" => true,
+                "." => owner == client_ns,
+                "~" => false,
+                ns => ns == client_ns,
+            })
+    }
 }
 
 /// The (namespace, name) a VirtualService in `ns` means by a gateway `reference`,

@@ -12,13 +12,19 @@ mod duplicate_object;
 mod duplicate_subset;
 mod gateway_selector_no_workload;
 mod host_not_in_gateway;
+mod host_refs;
 mod ineffective_outlier_detection;
+mod missing_destination_port;
+mod partially_qualified_host;
 mod per_try_timeout_ignored;
 mod retry_non_idempotent;
 mod retry_storm;
+mod short_host_wrong_namespace;
 mod subset_without_workloads;
 mod undeclared_subset;
+mod unknown_destination_port;
 mod unknown_gateway;
+mod unknown_host;
 mod unreadable_file;
 mod yaml_syntax;
 mod zero_ejection_cap;
@@ -39,12 +45,17 @@ pub use duplicate_subset::DuplicateSubset;
 pub use gateway_selector_no_workload::GatewaySelectorNoWorkload;
 pub use host_not_in_gateway::HostNotInGateway;
 pub use ineffective_outlier_detection::IneffectiveOutlierDetection;
+pub use missing_destination_port::MissingDestinationPort;
+pub use partially_qualified_host::PartiallyQualifiedHost;
 pub use per_try_timeout_ignored::PerTryTimeoutIgnored;
 pub use retry_non_idempotent::RetryNonIdempotent;
 pub use retry_storm::RetryStorm;
+pub use short_host_wrong_namespace::ShortHostWrongNamespace;
 pub use subset_without_workloads::SubsetWithoutWorkloads;
 pub use undeclared_subset::UndeclaredSubset;
+pub use unknown_destination_port::UnknownDestinationPort;
 pub use unknown_gateway::UnknownGateway;
+pub use unknown_host::UnknownHost;
 pub use unreadable_file::UnreadableFile;
 pub use yaml_syntax::YamlSyntax;
 pub use zero_ejection_cap::ZeroEjectionCap;
@@ -185,12 +196,17 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &GatewaySelectorNoWorkload,
         &HostNotInGateway,
         &IneffectiveOutlierDetection,
+        &MissingDestinationPort,
+        &PartiallyQualifiedHost,
         &PerTryTimeoutIgnored,
         &RetryNonIdempotent,
         &RetryStorm,
+        &ShortHostWrongNamespace,
         &SubsetWithoutWorkloads,
         &UndeclaredSubset,
+        &UnknownDestinationPort,
         &UnknownGateway,
+        &UnknownHost,
         &UnreadableFile,
         &YamlSyntax,
         &ZeroEjectionCap,
