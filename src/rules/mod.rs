@@ -7,8 +7,12 @@
 
 mod duplicate_key;
 mod duplicate_object;
+mod invalid_mirror;
+mod invalid_regex;
 mod undeclared_subset;
+mod unreachable_route;
 mod unreadable_file;
+mod weight_sum;
 mod yaml_syntax;
 
 use crate::index::Index;
@@ -21,8 +25,12 @@ use crate::source::SourceFile;
 
 pub use duplicate_key::DuplicateKey;
 pub use duplicate_object::DuplicateObject;
+pub use invalid_mirror::InvalidMirror;
+pub use invalid_regex::InvalidRegex;
 pub use undeclared_subset::UndeclaredSubset;
+pub use unreachable_route::UnreachableRoute;
 pub use unreadable_file::UnreadableFile;
+pub use weight_sum::WeightSum;
 pub use yaml_syntax::YamlSyntax;
 
 /// What every rule declares about itself.
@@ -155,8 +163,12 @@ pub fn all() -> &'static [&'static dyn Rule] {
     static RULES: &[&dyn Rule] = &[
         &DuplicateKey,
         &DuplicateObject,
+        &InvalidMirror,
+        &InvalidRegex,
         &UndeclaredSubset,
+        &UnreachableRoute,
         &UnreadableFile,
+        &WeightSum,
         &YamlSyntax,
     ];
     RULES
