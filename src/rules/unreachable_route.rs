@@ -51,9 +51,14 @@ declare_rule! {
     /// flag a later header match; meshvet does. Istio's overlap check compares
     /// only prefix URIs and treats a match without `method` as `GET`; meshvet
     /// compares every condition and treats a missing condition as "any". An
-    /// unreachable route is reported once (Istio adds one IST0130 per match of
-    /// a route after a match-less one); a route made unreachable by overlapping
-    /// (not identical) matches is reported with both codes, since it is both.
+    /// unreachable route is reported once, with IST0130, and with IST0131 as
+    /// well when other match entries (rather than a route without `match`) cover
+    /// it; Istio adds one IST0130 per match of a route after a match-less one,
+    /// and reports a route covered by overlapping (not identical) matches with
+    /// IST0131 only, although the route is just as unreachable. A redundant
+    /// entry within one route is reported whatever its kind of URI (Istio's
+    /// overlap check looks at prefix URIs only, so it misses an exact `/` next
+    /// to a prefix `/` in the same route).
     ///
     /// ## Why is this bad?
     /// The later route never receives traffic: the canary, the header-based test
@@ -449,7 +454,10 @@ struct Request {
     source_namespace: Option<String>,
     subnets: Vec<String>,
     sni_hosts: Vec<String>,
+    /// The gateways it applies to (its own, else the VirtualService's).
     gateways: BTreeSet<String>,
+    /// Its own `gateways`, as written.
+    own_gateways: Vec<String>,
 }
 
 impl Request {
@@ -586,6 +594,14 @@ impl Request {
         if !self.sni_hosts.is_empty() {
             parts.push(format!("SNI `{}`", self.sni_hosts.join("`, `")));
         }
+        if !self.own_gateways.is_empty() {
+            let word = if self.own_gateways.len() == 1 {
+                "gateway"
+            } else {
+                "gateways"
+            };
+            parts.push(format!("{word} `{}`", self.own_gateways.join("`, `")));
+        }
         if parts.is_empty() {
             return "any request".to_owned();
         }
@@ -630,8 +646,10 @@ fn strings(node: Option<Node<'_>>) -> Vec<String> {
 }
 
 fn request(node: Node<'_>, section: &str, scope: &Scope<'_>) -> Request {
+    let own_gateways = strings(node.get("gateways"));
     let mut r = Request {
-        gateways: scope.effective(&strings(node.get("gateways"))),
+        gateways: scope.effective(&own_gateways),
+        own_gateways,
         ..Request::default()
     };
     if node.shape() != Shape::Mapping {
@@ -918,6 +936,16 @@ fn add_related(
     d
 }
 
+/// For a catch-all entry holding only scope fields (`gateways`, `port`, source
+/// labels or namespace) in a route with several entries: the usual cause is a
+/// `-` too many, which splits one entry into alternatives.
+fn split_entry_hint(route: &RouteFacts, entry: usize) -> Option<&'static str> {
+    let m = &route.matches.get(entry)?.request;
+    (route.matches.len() > 1 && !m.universal && m.uri.is_none() && m.is_catch_all()).then_some(
+        " Match entries are alternatives: `- gateways: [...]` followed by `- uri: {...}` is two entries, the first matching every request; to require both conditions, write them in one entry (no `-` before the second).",
+    )
+}
+
 /// What the first shadow does, in words, for the message.
 fn shadow_words(routes: &[RouteFacts], s: Shadow) -> String {
     let (r, m) = shadow_request(routes, s);
@@ -992,7 +1020,6 @@ fn route_finding(
         d = d.help(format!(
             "Istio uses the first route that matches and drops every route after a catch-all: move route {shadow_label} to the end of the list, or give it a narrower `match`."
         ));
-        d.upstream = &["IST0130"];
     } else {
         d = d
             .severity(Severity::Warning)
@@ -1000,8 +1027,19 @@ fn route_finding(
                 "Istio uses the first route that matches: if route {} is meant to win for these requests, move it above route {shadow_label}; otherwise remove it.",
                 route.label
             ));
-        d.upstream = &["IST0130", "IST0131"];
     }
+    if let Some(hint) = split_entry_hint(&routes[first.route], first.entry) {
+        let help = d.help.take().unwrap_or_default();
+        d = d.help(format!("{help}{hint}"));
+    }
+    // IST0131 (ineffective match) too when the route's matches are covered by
+    // other matches, not by a route without any.
+    let by_matches = route.has_matches && shadows.iter().all(|s| routes[s.route].has_matches);
+    d.upstream = if by_matches {
+        &["IST0130", "IST0131"]
+    } else {
+        &["IST0130"]
+    };
     add_related(d, routes, shadows, meta)
 }
 
@@ -1043,8 +1081,9 @@ fn match_finding(
         .object(meta)
         .path(m.path.clone())
         .help(format!(
-            "Istio uses the first route that matches: move this match to a route above {}, or remove it.",
-            routes[first.route].label
+            "Istio uses the first route that matches: move this match to a route above {}, or remove it.{}",
+            routes[first.route].label,
+            split_entry_hint(&routes[first.route], first.entry).unwrap_or_default()
         ));
     d.upstream = &["IST0131"];
     add_related(d, routes, shadows, meta)
@@ -1078,7 +1117,10 @@ fn redundant_finding(
     .label("redundant")
     .object(meta)
     .path(m.path.clone())
-    .help("Remove this match: match entries of one route are alternatives, and the other one already sends these requests to the same place.")
+    .help(match split_entry_hint(route, k) {
+        Some(hint) => format!("Remove this match, or merge the two.{hint}"),
+        None => "Remove this match: match entries of one route are alternatives, and the other one already sends these requests to the same place.".to_owned(),
+    })
     .related(meta.file, route.matches[k].span, format!("match {k} already matches these requests"));
     d.upstream = &["IST0131"];
     d

@@ -503,3 +503,78 @@ fn check_duplicates(
         out.push(diag);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::report::human::{self, HumanOptions};
+    use crate::settings::Settings;
+    use crate::{Inputs, Options, check};
+
+    const OLD_ISTIO: &str = "\
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: reviews, namespace: shop}
+spec:
+  hosts: [reviews]
+  http:
+    - match:
+        - headers:
+            x-canary: {exact: a}
+      route:
+        - destination: {host: reviews, subset: v1}
+          weight: 90
+        - destination: {host: reviews, subset: v2}
+          weight: 20
+    - route:
+        - destination: {host: reviews, subset: v1}
+          weight: 150
+        - destination: {host: reviews, subset: v2}
+          weight: 0
+";
+
+    /// With `istio-version` below 1.15 a total other than 100, and a weight
+    /// above 100, are errors: those releases rejected them.
+    #[test]
+    fn istio_before_1_15_requires_a_total_of_100() {
+        let run = |version| {
+            let opts = Options {
+                settings: Settings {
+                    istio_version: version,
+                    ..Settings::default()
+                },
+                select: Some(vec!["weight-sum".to_owned()]),
+                ..Options::default()
+            };
+            let inputs = Inputs {
+                paths: Vec::new(),
+                stdin: Some(("old-istio.yaml".to_owned(), OLD_ISTIO.as_bytes().to_vec())),
+            };
+            check(&inputs, &opts).map_err(|e| e.to_string())
+        };
+        let Ok(old) = run(Some((1, 14))) else {
+            panic!("check failed");
+        };
+        let severities: Vec<&str> = old
+            .diagnostics
+            .iter()
+            .map(|d| d.severity.as_str())
+            .collect();
+        assert_eq!(severities, ["error", "error"]);
+        insta::with_settings!({
+            snapshot_path => concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/weight-sum/snapshots"),
+            prepend_module_to_snapshot => false,
+            omit_expression => true,
+        }, {
+            insta::assert_snapshot!("istio-1.14", human::render(&old, &HumanOptions::default()));
+        });
+        let Ok(current) = run(None) else {
+            panic!("check failed");
+        };
+        let severities: Vec<&str> = current
+            .diagnostics
+            .iter()
+            .map(|d| d.severity.as_str())
+            .collect();
+        assert_eq!(severities, ["warning", "warning"]);
+    }
+}
