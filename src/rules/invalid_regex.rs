@@ -34,6 +34,10 @@ declare_rule! {
     ///   applied directly to another (`a**`, `a{2}+`).
     /// - Both reject lookaround (`(?=`, `(?<!`), backreferences, `\Z`, possessive
     ///   and atomic groups, and unbalanced parentheses or brackets.
+    /// - Istio rejects any regex match (valid or not) in the `match` of a route
+    ///   that `delegate`s and in a delegate VirtualService (one without `hosts`):
+    ///   it merges root and delegate matches and supports only `exact` and
+    ///   `prefix` there. meshvet reports those too.
     /// - Istio's webhook also rejects an empty regex and one longer than 1024
     ///   characters (its stand-in for RE2's program-size limit; Istio raises
     ///   Envoy's own `re2.max_program_size` limits so that no shorter regex is
@@ -83,9 +87,16 @@ impl Rule for InvalidRegex {
         let Some(http) = obj.tree.get("spec").and_then(|s| s.get("http")) else {
             return;
         };
-        let mut found: Vec<(Node<'_>, String, String)> = Vec::new();
+        let delegate_vs = obj
+            .tree
+            .get("spec")
+            .and_then(|s| s.get("hosts"))
+            .is_none_or(|h| h.items().next().is_none());
+        // (regex node, what, JSON pointer, in a delegating route's match)
+        let mut found: Vec<(Node<'_>, String, String, bool)> = Vec::new();
         for (i, route) in http.items().enumerate() {
             let base = meta.path(&format!("/spec/http/{i}"));
+            let delegating = delegate_vs || route.get("delegate").is_some_and(|d| !d.is_null());
             for (j, m) in route
                 .get("match")
                 .into_iter()
@@ -99,6 +110,7 @@ impl Rule for InvalidRegex {
                             re,
                             format!("`{field}` regex"),
                             format!("{mpath}/{field}/regex"),
+                            delegating,
                         ));
                     }
                 }
@@ -117,6 +129,7 @@ impl Rule for InvalidRegex {
                                     "{mpath}/{field}/{}/regex",
                                     crate::model::pointer_segment(name)
                                 ),
+                                delegating,
                             ));
                         }
                     }
@@ -131,6 +144,7 @@ impl Rule for InvalidRegex {
                     re,
                     "`uriRegexRewrite` match regex".to_owned(),
                     format!("{base}/rewrite/uriRegexRewrite/match"),
+                    false,
                 ));
             }
             for (j, o) in route
@@ -145,11 +159,12 @@ impl Rule for InvalidRegex {
                         re,
                         "`allowOrigins` regex".to_owned(),
                         format!("{base}/corsPolicy/allowOrigins/{j}/regex"),
+                        false,
                     ));
                 }
             }
         }
-        for (node, what, path) in found {
+        for (node, what, path, delegating) in found {
             // A null or non-string value is a schema problem, not a regex one.
             if node.is_null() {
                 continue;
@@ -157,6 +172,26 @@ impl Rule for InvalidRegex {
             let Some(pattern) = node.str() else {
                 continue;
             };
+            if delegating {
+                let whose = if delegate_vs {
+                    "a delegate VirtualService"
+                } else {
+                    "a route that delegates"
+                };
+                out.push(
+                    Diagnostic::new(
+                        &InvalidRegex::META,
+                        meta.file,
+                        node.span(),
+                        format!("{what} in {whose}: Istio rejects regex matches in delegation"),
+                    )
+                    .label("regex not allowed here")
+                    .object(meta)
+                    .path(path)
+                    .help("Use `exact` or `prefix` here: Istio merges the matches of the root and delegate routes and supports regex matches in neither."),
+                );
+                continue;
+            }
             if pattern.is_empty() {
                 out.push(
                     Diagnostic::new(&InvalidRegex::META, meta.file, node.span(), format!("{what} is empty, which Istio rejects"))
