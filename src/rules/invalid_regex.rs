@@ -392,6 +392,10 @@ fn to_rust_syntax(pattern: &str) -> Result<String, String> {
                 if let Some(end) = (i + 2..chars.len().saturating_sub(1))
                     .find(|j| chars[*j] == ':' && chars[*j + 1] == ']')
                 {
+                    let name: String = chars[i + 2..end].iter().collect();
+                    if !POSIX_CLASSES.contains(&name.trim_start_matches('^')) {
+                        return Err(format!("`[:{name}:]` is not a POSIX class RE2 knows"));
+                    }
                     out.extend(&chars[i..=end + 1]);
                     i = end + 2;
                     class_start = false;
@@ -437,6 +441,12 @@ fn to_rust_syntax(pattern: &str) -> Result<String, String> {
     }
     Ok(out)
 }
+
+/// POSIX classes RE2 knows (`[[:alpha:]]`).
+const POSIX_CLASSES: &[&str] = &[
+    "alnum", "alpha", "ascii", "blank", "cntrl", "digit", "graph", "lower", "print", "punct",
+    "space", "upper", "word", "xdigit",
+];
 
 /// Rejects what the Rust parser accepts and RE2 does not.
 struct Re2Only<'a> {
@@ -644,6 +654,23 @@ mod tests {
             r"\b{start}",
             "a*?b+?c??",
             r"^(?:https?://)?[\w.-]+\.example\.com(:\d+)?$",
+            r"^/api/(v1|v2)/users/[0-9]+$",
+            r"\d{3}-\d{4}",
+            "(?i:abc)",
+            "a{0}",
+            ".{1,1000}",
+            r"[\d\s]",
+            "[a-z&&[^aeiou]]",
+            r"\pN+\p{Han}\p{Latin}",
+            r"(?P<year>\d{4})",
+            "^$",
+            "[]a]",
+            "[^]a]",
+            "()",
+            "(|a)",
+            r"\01\08\10",
+            r"\Qabc",
+            "a}",
         ] {
             assert_eq!(check_re2(ok), Ok(()), "{ok}");
         }
@@ -674,6 +701,16 @@ mod tests {
             "*a",
             r"a\",
             r"\e",
+            ".{1001}",
+            "x*+",
+            r"\k<name>",
+            r"\x{110000}",
+            "[z-a]",
+            "a{2,1}",
+            "(?i",
+            "[[:foo:]]",
+            "a|*",
+            r"\8",
         ] {
             assert!(check_re2(bad).is_err(), "{bad}");
         }
