@@ -24,7 +24,8 @@ declare_rule! {
     ///   percentages; the message says what each destination really receives
     ///   ("weights total 110: `v1` gets 81.8 %, `v2` gets 18.2 %").
     ///   Destinations with weight 0, or with no weight next to weighted ones, get
-    ///   nothing: Istio drops them from the weighted clusters.
+    ///   nothing: Istio drops them from the weighted clusters. A `weight` indented
+    ///   one level too deep (inside `destination`) is pointed out.
     /// - **warning**: a single destination with a weight other than 100. Istio
     ///   ignores the weight of a lone destination (even `0`): it gets all the
     ///   traffic.
@@ -130,6 +131,34 @@ impl RouteCtx<'_> {
             .is_some_and(|w| !w.is_null() && w.int().is_none())
     }
 
+    /// A `weight` written inside `destination` of route item `j` (one level too
+    /// deep, where it is not a weight at all).
+    fn misplaced_weight(&self, j: usize) -> Option<Span> {
+        self.node
+            .and_then(|n| n.get("route"))
+            .and_then(|r| r.items().nth(j))
+            .and_then(|d| d.get("destination"))
+            .and_then(|d| d.entry("weight"))
+            .map(|(k, _)| k.span())
+    }
+
+    /// Adds a related note for every unweighted entry whose `weight` sits
+    /// inside its `destination`.
+    fn note_misplaced(&self, mut d: Diagnostic, dests: &[RouteDestination]) -> Diagnostic {
+        for (j, dest) in dests.iter().enumerate() {
+            if dest.weight.is_none()
+                && let Some(span) = self.misplaced_weight(j)
+            {
+                d = d.related(
+                    self.meta.file,
+                    span,
+                    "this `weight` is inside `destination`, so the entry has none: move it one level up",
+                );
+            }
+        }
+        d
+    }
+
     fn diagnostic(&self, span: Span, path: String, message: String) -> Diagnostic {
         let mut d = Diagnostic::new(&WeightSum::META, self.meta.file, span, message)
             .object(self.meta)
@@ -146,7 +175,7 @@ fn check_route(ctx: &RouteCtx<'_>, dests: &[RouteDestination], out: &mut Vec<Dia
         return;
     }
     let names = display_names(dests);
-    check_duplicates(ctx, dests, &names, out);
+    check_duplicates(ctx, dests, out);
 
     let mut negative = false;
     for d in dests {
@@ -225,7 +254,7 @@ fn check_route(ctx: &RouteCtx<'_>, dests: &[RouteDestination], out: &mut Vec<Dia
                 d = d.related(ctx.meta.file, w.span, "weight 0");
             }
         }
-        out.push(d);
+        out.push(ctx.note_misplaced(d, dests));
         return;
     }
     if total == 100 {
@@ -276,7 +305,7 @@ fn check_route(ctx: &RouteCtx<'_>, dests: &[RouteDestination], out: &mut Vec<Dia
             );
         }
     }
-    out.push(d);
+    out.push(ctx.note_misplaced(d, dests));
 }
 
 /// The fix for a total other than 100 (Istio 1.15 and later).
@@ -447,12 +476,7 @@ fn display_names(dests: &[RouteDestination]) -> Vec<String> {
         .collect()
 }
 
-fn check_duplicates(
-    ctx: &RouteCtx<'_>,
-    dests: &[RouteDestination],
-    names: &[String],
-    out: &mut Vec<Diagnostic>,
-) {
+fn check_duplicates(ctx: &RouteCtx<'_>, dests: &[RouteDestination], out: &mut Vec<Diagnostic>) {
     let domain = &ctx.obj.settings.cluster_domain;
     let ns = &ctx.meta.namespace;
     let key = |d: &RouteDestination| {
@@ -495,7 +519,7 @@ fn check_duplicates(
                 ),
             )
             .label("repeated destination")
-            .related(ctx.meta.file, first_span, format!("entry {first} already sends to {}", names[first]))
+            .related(ctx.meta.file, first_span, format!("entry {first} already sends there"))
             .help(format!(
                 "Merge the entries into one with their summed weight ({summed}), or point one of them at another subset."
             ));
