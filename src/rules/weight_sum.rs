@@ -223,7 +223,8 @@ fn check_route(ctx: &RouteCtx<'_>, dests: &[RouteDestination], out: &mut Vec<Dia
         .iter()
         .map(|d| d.weight.as_ref().map_or(0, |w| w.value))
         .collect();
-    let total: i64 = weights.iter().sum();
+    // Saturating: a hostile weight must not overflow (Istio's are int32 anyway).
+    let total: i64 = weights.iter().fold(0i64, |a, w| a.saturating_add(*w));
     if total == 0 {
         let unset = dests.iter().filter(|d| d.weight.is_none()).count();
         let what = if unset == dests.len() {
@@ -381,7 +382,7 @@ fn largest_remainder(weights: &[i64], total: i64) -> Vec<i64> {
         .map(|w| (*w).max(0) as f64 * 100.0 / total as f64)
         .collect();
     let mut out: Vec<i64> = exact.iter().map(|e| e.floor() as i64).collect();
-    let mut left = 100 - out.iter().sum::<i64>();
+    let mut left = 100i64.saturating_sub(out.iter().fold(0i64, |a, v| a.saturating_add(*v)));
     let mut order: Vec<usize> = (0..weights.len()).filter(|i| weights[*i] > 0).collect();
     order.sort_by(|a, b| {
         let ra = exact[*a] - exact[*a].floor();
@@ -504,7 +505,7 @@ fn check_duplicates(ctx: &RouteCtx<'_>, dests: &[RouteDestination], out: &mut Ve
         let summed: i64 = (0..=j)
             .filter(|i| keys[*i].as_ref() == Some(k))
             .map(|i| w(&dests[i]))
-            .sum();
+            .fold(0i64, i64::saturating_add);
         let first_span = dests[first]
             .destination
             .host
