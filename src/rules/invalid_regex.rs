@@ -30,7 +30,8 @@ declare_rule! {
     ///   escapes; `\1`–`\7` as a single digit (a backreference in RE2); Unicode
     ///   classes by loose or long name (`\p{greek}`, `\p{Letter}`,
     ///   `\p{sc=Greek}`, binary properties such as `\p{Alphabetic}`); capture
-    ///   names with `.`, `[` or `]`; a repetition count above 1000; a repetition
+    ///   names with `.`, `[` or `]`; a repetition count above 1000, or nested
+    ///   counts that multiply past 1000 (`(a{100}){100}`); a repetition
     ///   applied directly to another (`a**`, `a{2}+`).
     /// - Both reject lookaround (`(?=`, `(?<!`), backreferences, `\Z`, possessive
     ///   and atomic groups, and unbalanced parentheses or brackets.
@@ -260,7 +261,13 @@ pub fn check_re2(pattern: &str) -> Result<(), String> {
             return Err(format!("{}{at}", e.kind()));
         }
     };
-    ast::visit(&tree, Re2Only { text: &rust })?;
+    ast::visit(
+        &tree,
+        Re2Only {
+            text: &rust,
+            repeats: Vec::new(),
+        },
+    )?;
     if let Err(e) = regex_syntax::hir::translate::TranslatorBuilder::new()
         .build()
         .translate(&rust, &tree)
@@ -451,6 +458,9 @@ const POSIX_CLASSES: &[&str] = &[
 /// Rejects what the Rust parser accepts and RE2 does not.
 struct Re2Only<'a> {
     text: &'a str,
+    /// Counts of the `{n,m}` repetitions enclosing the node being visited:
+    /// RE2 rejects nesting whose counts multiply past 1000.
+    repeats: Vec<u32>,
 }
 
 /// Unicode general categories RE2 knows (`\pL`, `\p{Lu}`).
@@ -601,15 +611,37 @@ impl ast::Visitor for Re2Only<'_> {
                     _ => 0,
                 };
                 if count > MAX_REPEAT {
-                    Err(format!(
+                    return Err(format!(
                         "the repetition count {count} is above RE2's limit of {MAX_REPEAT}"
-                    ))
-                } else {
-                    Ok(())
+                    ));
                 }
+                if let RepetitionKind::Range(_) = rep.op.kind {
+                    let product = self
+                        .repeats
+                        .iter()
+                        .chain(std::iter::once(&count))
+                        .filter(|c| **c > 0)
+                        .fold(1u64, |a, c| a.saturating_mul(u64::from(*c)));
+                    if product > u64::from(MAX_REPEAT) {
+                        return Err(format!(
+                            "nested repetition counts multiply to {product}, above RE2's limit of {MAX_REPEAT}"
+                        ));
+                    }
+                    self.repeats.push(count);
+                }
+                Ok(())
             }
             _ => Ok(()),
         }
+    }
+
+    fn visit_post(&mut self, node: &Ast) -> Result<(), String> {
+        if let Ast::Repetition(rep) = node
+            && let RepetitionKind::Range(_) = rep.op.kind
+        {
+            self.repeats.pop();
+        }
+        Ok(())
     }
 
     fn visit_class_set_item_pre(&mut self, item: &ClassSetItem) -> Result<(), String> {
@@ -671,6 +703,8 @@ mod tests {
             r"\01\08\10",
             r"\Qabc",
             "a}",
+            "(a{10}){100}",
+            "(a{2})*(b{500}){2}",
         ] {
             assert_eq!(check_re2(ok), Ok(()), "{ok}");
         }
@@ -711,6 +745,8 @@ mod tests {
             "[[:foo:]]",
             "a|*",
             r"\8",
+            "(a{100}){100}",
+            "((a{10}){10}){11}",
         ] {
             assert!(check_re2(bad).is_err(), "{bad}");
         }
