@@ -14,7 +14,8 @@ declare_rule! {
     /// percentage is a share of requests: an absent percentage means 100 %, an
     /// explicit `0` means no mirroring at all, and anything below 0 or above 100
     /// is invalid. The deprecated `mirrorPercent` is an unsigned integer, so a
-    /// negative value cannot even be decoded.
+    /// negative value cannot even be decoded. With `istio-version` below 1.20,
+    /// `mirrors` itself is reported: older releases do not know the field.
     ///
     /// ## Why is this bad?
     /// Istio's validating webhook rejects the whole VirtualService, so none of its
@@ -94,6 +95,19 @@ impl Rule for InvalidMirror {
                 );
             }
 
+            // `mirrors` before Istio 1.20: an unknown field.
+            if obj.settings.istio_before(1, 20)
+                && let Some((key, _)) = route.entry("mirrors").filter(|(_, v)| !v.is_null())
+            {
+                out.push(report(
+                    key.span(),
+                    format!("{base}/mirrors"),
+                    "`mirrors` needs Istio 1.20 or later, and `istio-version` says the mesh runs an older release".to_owned(),
+                    "unknown before Istio 1.20",
+                    "Use `mirror` with `mirrorPercentage` (one destination), or raise `istio-version` if the mesh runs Istio 1.20 or later.",
+                ));
+            }
+
             // `mirrorPercentage.value`.
             if let Some(value) = route.get("mirrorPercentage").and_then(|p| p.get("value")) {
                 check_percentage(
@@ -171,4 +185,51 @@ fn check_percentage(
         "outside 0–100",
         "Set a percentage between 0 and 100: 100 (or no percentage at all) mirrors every request, 0 mirrors none.",
     ));
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::settings::Settings;
+    use crate::{Inputs, Options, check};
+
+    const MIRRORS: &str = "\
+apiVersion: networking.istio.io/v1
+kind: VirtualService
+metadata: {name: checkout, namespace: shop}
+spec:
+  hosts: [checkout]
+  http:
+    - route:
+        - destination: {host: checkout, subset: v1}
+      mirrors:
+        - destination: {host: checkout, subset: v2}
+";
+
+    fn messages(version: Option<(u32, u32)>) -> Vec<String> {
+        let opts = Options {
+            settings: Settings {
+                istio_version: version,
+                ..Settings::default()
+            },
+            select: Some(vec!["invalid-mirror".to_owned()]),
+            ..Options::default()
+        };
+        let inputs = Inputs {
+            paths: Vec::new(),
+            stdin: Some(("mirrors.yaml".to_owned(), MIRRORS.as_bytes().to_vec())),
+        };
+        check(&inputs, &opts)
+            .map(|r| r.diagnostics.into_iter().map(|d| d.message).collect())
+            .unwrap_or_else(|e| vec![e.to_string()])
+    }
+
+    /// `mirrors` is reported only when the configured Istio predates it.
+    #[test]
+    fn mirrors_needs_istio_1_20() {
+        assert!(messages(None).is_empty());
+        assert!(messages(Some((1, 20))).is_empty());
+        let old = messages(Some((1, 19)));
+        assert_eq!(old.len(), 1);
+        assert!(old[0].starts_with("`mirrors` needs Istio 1.20"));
+    }
 }
