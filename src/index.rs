@@ -86,10 +86,12 @@ pub struct Index {
     virtual_services: HashMap<String, Vec<ObjId>>,
     gateways: HashMap<(String, String), ObjId>,
     workload_labels: HashMap<(String, String, String), Vec<ObjId>>,
+    workload_labels_anywhere: HashMap<(String, String), Vec<ObjId>>,
     namespaces: BTreeSet<String>,
     default_export_to: ExportDefaults,
     graph: DiGraph<ObjId, Relation>,
     nodes: Vec<NodeIndex>,
+    default_sidecars: HashMap<String, ObjId>,
 }
 
 /// Mesh-wide `exportTo` defaults (MeshConfig `default*ExportTo`); empty means `*`.
@@ -129,10 +131,12 @@ impl Index {
             virtual_services: HashMap::new(),
             gateways: HashMap::new(),
             workload_labels: HashMap::new(),
+            workload_labels_anywhere: HashMap::new(),
             namespaces: BTreeSet::new(),
             default_export_to: defaults,
             graph: DiGraph::new(),
             nodes: Vec::new(),
+            default_sidecars: HashMap::new(),
         };
         for (id, object) in objects.iter().enumerate() {
             index.add(id, object);
@@ -197,8 +201,15 @@ impl Index {
             Spec::Gateway(_) => {
                 self.gateways.insert((ns, meta.name().to_owned()), id);
             }
+            Spec::Sidecar(sc) if sc.workload_selector.is_none() => {
+                self.default_sidecars.entry(ns).or_insert(id);
+            }
             Spec::Workload(w) => {
                 for (k, v) in &w.pod_labels.map {
+                    self.workload_labels_anywhere
+                        .entry((k.clone(), v.clone()))
+                        .or_default()
+                        .push(id);
                     self.workload_labels
                         .entry((ns.clone(), k.clone(), v.clone()))
                         .or_default()
@@ -307,11 +318,10 @@ impl Index {
         self.virtual_services.get(h).map_or(&[], Vec::as_slice)
     }
 
-    /// The Gateway a VirtualService in `ns` means by `reference` (`name` or `ns/name`).
+    /// The Gateway a VirtualService in `ns` means by `reference` (see [`gateway_reference`]).
     pub fn gateway(&self, reference: &str, ns: &str) -> Option<ObjId> {
-        let (gw_ns, name) = reference.split_once('/').unwrap_or((ns, reference));
         self.gateways
-            .get(&(gw_ns.to_owned(), name.to_owned()))
+            .get(&gateway_reference(reference, ns))
             .copied()
     }
 
@@ -321,6 +331,19 @@ impl Index {
             .get(&(ns.to_owned(), name.to_owned()))
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// Workloads in any namespace whose pod labels include every label of `selector`
+    /// (how a Gateway's selector finds its pods); empty selectors select nothing.
+    pub fn workloads_matching_anywhere(&self, selector: &Labels) -> Vec<ObjId> {
+        let mut lists: Vec<&Vec<ObjId>> = Vec::with_capacity(selector.map.len());
+        for (k, v) in &selector.map {
+            match self.workload_labels_anywhere.get(&(k.clone(), v.clone())) {
+                Some(list) => lists.push(list),
+                None => return Vec::new(),
+            }
+        }
+        intersect(lists)
     }
 
     /// Workloads in `ns` whose pod labels include every label of `selector`.
@@ -337,18 +360,7 @@ impl Index {
                 None => return Vec::new(),
             }
         }
-        lists.sort_by_key(|l| l.len());
-        let Some((first, rest)) = lists.split_first() else {
-            return Vec::new();
-        };
-        let mut out: Vec<ObjId> = first
-            .iter()
-            .copied()
-            .filter(|id| rest.iter().all(|l| l.contains(id)))
-            .collect();
-        out.sort_unstable();
-        out.dedup();
-        out
+        intersect(lists)
     }
 
     /// The pods behind Kubernetes service host `h`, optionally narrowed to a subset's
@@ -583,6 +595,78 @@ impl Index {
         }
         out
     }
+
+    /// True when proxies in `client_ns` import configuration for `h` that lives in
+    /// (or, for services, belongs to) namespace `owner_ns`, as far as the Sidecar
+    /// resource of the namespace says: the selector-less Sidecar of `client_ns`,
+    /// else that of the root namespace. Without one, or without egress hosts,
+    /// everything is imported. An egress host `ns/dnsName` imports `h` when `ns` is
+    /// `*`, `.` (the client's namespace) or `owner_ns`, and `dnsName` covers `h`.
+    pub fn sidecar_imports(&self, client_ns: &str, owner_ns: &str, h: &str) -> bool {
+        let id = self
+            .default_sidecars
+            .get(client_ns)
+            .or_else(|| self.default_sidecars.get(&self.settings.root_namespace));
+        let Some(Spec::Sidecar(sc)) = id.map(|id| &self.objects[*id].spec) else {
+            return true;
+        };
+        let hosts: Vec<&str> = sc
+            .egress
+            .iter()
+            .flat_map(|e| e.hosts.iter().map(|h| h.value.as_str()))
+            .collect();
+        if hosts.is_empty() {
+            return true;
+        }
+        hosts.iter().any(|entry| {
+            let Some((ns, dns)) = entry.split_once('/') else {
+                return false;
+            };
+            let ns_ok = match ns {
+                "*" => true,
+                "." => owner_ns == client_ns,
+                "~" => false,
+                other => other == owner_ns,
+            };
+            ns_ok && (host::matches(dns, h) || host::matches(h, dns))
+        })
+    }
+}
+
+/// The (namespace, name) a VirtualService in `ns` means by a gateway `reference`,
+/// read the way istiod reads it: `ns/name`; `./name` (own namespace); a bare
+/// `name` (own namespace); or the legacy dotted form `name.ns[.svc.cluster.local]`,
+/// whose second label is the namespace.
+pub fn gateway_reference(reference: &str, ns: &str) -> (String, String) {
+    if let Some((gw_ns, name)) = reference.split_once('/') {
+        let gw_ns = if gw_ns == "." { ns } else { gw_ns };
+        return (gw_ns.to_owned(), name.to_owned());
+    }
+    match reference.split_once('.') {
+        Some((name, rest)) => {
+            let gw_ns = rest.split('.').next().unwrap_or(rest);
+            (gw_ns.to_owned(), name.to_owned())
+        }
+        None => (ns.to_owned(), reference.to_owned()),
+    }
+}
+
+/// Ids present in every list (posting-list intersection, shortest list first).
+fn intersect(mut lists: Vec<&Vec<ObjId>>) -> Vec<ObjId> {
+    lists.sort_by_key(|l| l.len());
+    let Some((first, rest)) = lists.split_first() else {
+        return Vec::new();
+    };
+    let rest: Vec<std::collections::HashSet<ObjId>> =
+        rest.iter().map(|l| l.iter().copied().collect()).collect();
+    let mut out: Vec<ObjId> = first
+        .iter()
+        .copied()
+        .filter(|id| rest.iter().all(|l| l.contains(id)))
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 #[cfg(test)]
@@ -714,5 +798,44 @@ spec:
         assert_eq!(selected.len(), 1);
         assert_eq!(idx.object(selected[0]).meta.name(), "reviews-v1");
         assert_eq!(idx.related_to(selected[0], Relation::Selects), vec![svc]);
+    }
+
+    #[test]
+    fn gateway_references_read_like_istiod() {
+        let r = |g: &str| gateway_reference(g, "shop");
+        assert_eq!(r("public"), ("shop".into(), "public".into()));
+        assert_eq!(r("./public"), ("shop".into(), "public".into()));
+        assert_eq!(r("edge/public"), ("edge".into(), "public".into()));
+        assert_eq!(r("public.edge"), ("edge".into(), "public".into()));
+        assert_eq!(
+            r("public.edge.svc.cluster.local"),
+            ("edge".into(), "public".into())
+        );
+    }
+
+    #[test]
+    fn sidecars_limit_what_a_namespace_imports() {
+        let idx = index(
+            "
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: default, namespace: jobs}
+spec:
+  egress:
+    - hosts: [\"./*\", \"istio-system/*\", \"*/api.example.com\"]
+---
+apiVersion: networking.istio.io/v1
+kind: Sidecar
+metadata: {name: narrow, namespace: jobs}
+spec:
+  workloadSelector: {labels: {app: x}}
+  egress:
+    - hosts: [\"~/*\"]
+",
+        );
+        assert!(idx.sidecar_imports("jobs", "jobs", "reviews.jobs.svc.cluster.local"));
+        assert!(!idx.sidecar_imports("jobs", "shop", "reviews.shop.svc.cluster.local"));
+        assert!(idx.sidecar_imports("jobs", "shop", "api.example.com"));
+        assert!(idx.sidecar_imports("shop", "jobs", "anything.example.com"));
     }
 }

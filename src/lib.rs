@@ -9,18 +9,20 @@
 pub mod config;
 pub mod discover;
 pub mod docs;
+pub mod duration;
 pub mod host;
 pub mod index;
+pub mod kustomize;
 pub mod load;
 pub mod model;
 pub mod report;
+pub mod retry;
 pub mod rules;
 pub mod settings;
 pub mod source;
 pub mod text;
 
-use std::collections::HashSet;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -63,6 +65,9 @@ pub struct Options {
     pub cwd: Option<PathBuf>,
     /// Per-rule severity overrides.
     pub severity: Vec<(String, report::Severity)>,
+    /// True when the user named the default namespace (`--namespace` or the
+    /// config file); otherwise it may be inferred (see [`infer_namespace`]).
+    pub namespace_given: bool,
 }
 
 /// Why a run could not do its job (exit status 2).
@@ -126,7 +131,7 @@ struct FileOutcome {
     diagnostics: Vec<Diagnostic>,
     documents: usize,
     skipped: Option<&'static str>,
-    patches: Vec<PathBuf>,
+    kustomizations: Vec<(PathBuf, model::Kustomization)>,
     per_object: Duration,
     bytes: u64,
 }
@@ -170,25 +175,26 @@ pub fn check(inputs: &Inputs, opts: &Options) -> Result<Report, Error> {
         .into_iter()
         .chain(kustomizations.into_iter().map(read_one))
         .collect();
-    let no_patches = HashSet::new();
-    let analyse = |(c, bytes): (Candidate, Result<Vec<u8>, String>), patches: &HashSet<PathBuf>| {
+    let no_layout = kustomize::Layout::default();
+    let analyse = |(c, bytes): (Candidate, Result<Vec<u8>, String>), layout: &kustomize::Layout| {
         let display = display_path(&c.path, cwd.as_deref());
-        analyse_file(c, display, bytes, patches, &rules, opts)
+        analyse_file(c, display, bytes, layout, &rules, opts)
     };
     outcomes.extend(
         first
             .into_par_iter()
-            .map(|r| analyse(r, &no_patches))
+            .map(|r| analyse(r, &no_layout))
             .collect::<Vec<_>>(),
     );
-    let patches: HashSet<PathBuf> = outcomes
-        .iter()
-        .flat_map(|(_, o)| o.patches.iter().cloned())
+    let kustomizations: Vec<(PathBuf, model::Kustomization)> = outcomes
+        .iter_mut()
+        .flat_map(|(_, o)| std::mem::take(&mut o.kustomizations))
         .collect();
+    let layout = kustomize::layout(&kustomizations);
     outcomes.extend(
         others
             .into_par_iter()
-            .map(|c| analyse(read_one(c), &patches))
+            .map(|c| analyse(read_one(c), &layout))
             .collect::<Vec<_>>(),
     );
     // Stable order whatever the scheduling: by path, stdin first.
@@ -238,6 +244,14 @@ pub fn check(inputs: &Inputs, opts: &Options) -> Result<Report, Error> {
         return Err(Error::NoManifests(shown.join(", ")));
     }
 
+    if !opts.namespace_given {
+        infer_namespace(
+            &mut objects,
+            &mut diagnostics,
+            &opts.settings.default_namespace,
+        );
+    }
+
     let started = Instant::now();
     let index = Index::build(objects, &opts.settings);
     timings.index = started.elapsed();
@@ -270,6 +284,51 @@ pub fn check(inputs: &Inputs, opts: &Options) -> Result<Report, Error> {
     Ok(report)
 }
 
+/// Puts namespace-less objects into the one namespace every other object names.
+///
+/// Tutorials and single-app repos often write `namespace:` on a few objects and
+/// apply the rest with `kubectl -n <that namespace>`. When the objects that name a
+/// namespace (in `metadata.namespace` or through a kustomization) all name the same
+/// one, the namespace-less objects are taken to live there too; with two or more
+/// namespaces in play, or none, they stay in the default namespace.
+pub fn infer_namespace(objects: &mut [Object], diagnostics: &mut [Diagnostic], default: &str) {
+    use crate::model::NamespaceSource;
+    let mut named = objects
+        .iter()
+        .filter(|o| {
+            matches!(
+                o.meta.namespace_source,
+                NamespaceSource::Field | NamespaceSource::Kustomize
+            )
+        })
+        .map(|o| o.meta.namespace.as_str());
+    let Some(first) = named.next() else { return };
+    if first == default || named.any(|ns| ns != first) {
+        return;
+    }
+    let target = first.to_owned();
+    let mut moved = std::collections::HashSet::new();
+    for o in objects
+        .iter_mut()
+        .filter(|o| o.meta.namespace_source == NamespaceSource::Default)
+    {
+        o.meta.namespace.clone_from(&target);
+        moved.insert((
+            o.meta.file,
+            o.meta.kind.value.clone(),
+            o.meta.name().to_owned(),
+        ));
+    }
+    for d in diagnostics.iter_mut() {
+        if let Some(obj) = d.object.as_mut()
+            && obj.namespace == default
+            && moved.contains(&(d.location.file, obj.kind.clone(), obj.name.clone()))
+        {
+            obj.namespace.clone_from(&target);
+        }
+    }
+}
+
 /// Points a file's diagnostics at its final id (files get ids after sorting).
 fn retarget(d: &mut Diagnostic, old: FileId, new: FileId) {
     if d.location.file == old {
@@ -290,29 +349,12 @@ fn is_kustomization_name(path: &Path) -> bool {
     )
 }
 
-/// Removes `.` and resolves `..` without touching the file system.
-fn normalize(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
-                }
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
-}
-
 /// Reads, parses and runs per-document and per-object rules on one file.
 fn analyse_file(
     candidate: Candidate,
     display: String,
     bytes: Result<Vec<u8>, String>,
-    patches: &HashSet<PathBuf>,
+    layout: &kustomize::Layout,
     rules: &[&'static dyn Rule],
     opts: &Options,
 ) -> (SourceFile, FileOutcome) {
@@ -356,15 +398,17 @@ fn analyse_file(
         }
     };
     let file = SourceFile::new(id, path.clone(), display, Arc::from(text));
-    let is_patch = patches.contains(&normalize(&path));
+    let normalized = kustomize::normalize(&path);
+    let is_patch = layout.patches.contains(&normalized);
     let docs = parse_file(&file);
-    if file.text.contains("{{") && looks_like_template(&file, &docs) {
+    if file.text.contains("{{") && (helm_markers(&file.text) || looks_like_template(&file, &docs)) {
         drop(docs);
         outcome.skipped = Some("Helm template");
         return (file, outcome);
     }
     let model_opts = ModelOptions {
         default_namespace: opts.settings.default_namespace.clone(),
+        forced_namespace: layout.namespaces.get(&normalized).cloned(),
     };
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     for doc in &docs {
@@ -375,10 +419,8 @@ fn analyse_file(
             let node = Node::root(root, SpanMapper::new(&file, doc.segment.first_line));
             match read_document(node, id, &model_opts) {
                 DocumentContent::Objects(o) => objects = o,
-                DocumentContent::Kustomization(p) => {
-                    outcome
-                        .patches
-                        .extend(p.iter().map(|rel| normalize(&dir.join(rel))));
+                DocumentContent::Kustomization(k) => {
+                    outcome.kustomizations.push((dir.clone(), k));
                 }
                 DocumentContent::NotKubernetes => {}
             }
@@ -436,6 +478,30 @@ fn object_tree<'t>(root: Node<'t>, pointer: &str) -> Node<'t> {
     node
 }
 
+/// True when the text uses Helm's template objects or functions (`.Values`,
+/// `.Release`, `include`, `toYaml`, ...): a chart template kept outside `templates/`.
+fn helm_markers(text: &str) -> bool {
+    const MARKERS: &[&str] = &[
+        ".Values.",
+        ".Release.",
+        ".Chart.",
+        ".Capabilities.",
+        "include \"",
+        "toYaml",
+        "{{- if",
+        "{{ if ",
+        "{{- range",
+        "{{ range ",
+        "{{- end",
+        "{{ end",
+    ];
+    text.split("{{").skip(1).any(|after| {
+        let action = after.split("}}").next().unwrap_or("");
+        let action = format!("{{{{{action}");
+        MARKERS.iter().any(|m| action.contains(m))
+    })
+}
+
 /// True when a file containing `{{` is a Go template rather than YAML that merely
 /// holds template text in its strings: some document fails to parse, or the
 /// template braces were read as a mapping used as a key (`{{ .Values.x }}`).
@@ -458,4 +524,17 @@ fn looks_like_template(file: &SourceFile, docs: &[load::ParsedDocument<'_>]) -> 
             0,
         ),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::helm_markers;
+
+    #[test]
+    fn helm_markers_are_found_only_inside_actions() {
+        assert!(helm_markers("name: \"{{ .Values.name }}\""));
+        assert!(helm_markers("{{- if .Values.x }}\nkind: A\n{{- end }}"));
+        assert!(!helm_markers("summary: \"{{ $labels.instance }} is down\""));
+        assert!(!helm_markers("text: .Values. outside any action {{ x }}"));
+    }
 }

@@ -167,6 +167,7 @@ fn run_check(args: CheckArgs) -> Result<ExitCode, String> {
     let mut opts = Options::default();
     if let Some(ns) = args.namespace.clone().or(config.namespace.clone()) {
         opts.settings.default_namespace = ns;
+        opts.namespace_given = true;
     }
     if let Some(d) = args
         .cluster_domain

@@ -555,6 +555,8 @@ pub struct DestinationRule {
     pub subsets: Vec<Subset>,
     /// The `subsets` key, when present.
     pub subsets_key: Option<Span>,
+    /// The `trafficPolicy` key, when present.
+    pub traffic_policy_key: Option<Span>,
 }
 
 /// One DestinationRule subset.
@@ -570,6 +572,9 @@ pub struct Subset {
     pub labels: Labels,
     /// `trafficPolicy`.
     pub traffic_policy: Option<TrafficPolicy>,
+    /// Digest of the whole subset as written (see [`super::fingerprint`]): two
+    /// subsets with equal digests define the same thing.
+    pub fingerprint: u64,
 }
 
 /// A `TrafficPolicy` (top level, per subset, or per port).
@@ -589,6 +594,8 @@ pub struct TrafficPolicy {
     pub tls: Option<ClientTls>,
     /// `portLevelSettings`.
     pub port_level: Vec<PortTrafficPolicy>,
+    /// Digest of the whole policy as written (see [`super::fingerprint`]).
+    pub fingerprint: u64,
 }
 
 /// `loadBalancer` settings.
@@ -703,6 +710,7 @@ pub fn destination_rule(spec: Node<'_>, meta: &ObjectMeta) -> DestinationRule {
                 traffic_policy: s
                     .get("trafficPolicy")
                     .map(|p| traffic_policy(p, format!("{path}/trafficPolicy"))),
+                fingerprint: super::fingerprint(s),
                 path,
             }
         })
@@ -718,6 +726,7 @@ pub fn destination_rule(spec: Node<'_>, meta: &ObjectMeta) -> DestinationRule {
             .map(|p| traffic_policy(p, format!("{base}/trafficPolicy"))),
         subsets,
         subsets_key: spec.entry("subsets").map(|(k, _)| k.span()),
+        traffic_policy_key: spec.entry("trafficPolicy").map(|(k, _)| k.span()),
     }
 }
 
@@ -778,6 +787,7 @@ fn traffic_policy(n: Node<'_>, path: String) -> TrafficPolicy {
         outlier_detection,
         tls: n.get("tls").map(client_tls),
         port_level,
+        fingerprint: super::fingerprint(n),
         path,
     }
 }
@@ -967,5 +977,127 @@ pub fn sidecar(spec: Node<'_>, _meta: &ObjectMeta) -> Sidecar {
             spec.get("outboundTrafficPolicy")
                 .and_then(|o| o.get("mode")),
         ),
+    }
+}
+
+/// The traffic policy Istio applies to one port of a destination: the
+/// `portLevelSettings` entry for that port when there is one (which replaces the
+/// whole policy: fields it omits get Envoy's defaults, not the outer values),
+/// else the policy itself. The flag says whether a port-level entry was used.
+pub fn policy_for_port(policy: &TrafficPolicy, port: Option<i64>) -> (&TrafficPolicy, bool) {
+    let entry = port.and_then(|p| {
+        policy
+            .port_level
+            .iter()
+            .find(|e| e.port.as_ref().is_some_and(|n| n.value == p))
+    });
+    match entry {
+        Some(e) => (&e.policy, true),
+        None => (policy, false),
+    }
+}
+
+/// One setting (`field`) of the Envoy cluster `outbound|port|subset|host`, merged
+/// as istiod merges it (`MergeSubsetTrafficPolicy` in istio/istio
+/// `pilot/pkg/networking/util/util.go`).
+///
+/// `top` is the DestinationRule's top-level policy, `subset` the policy of the
+/// subset routed to (none for the host's own cluster), `port` the service port
+/// (none when unknown: port-level entries are then not consulted). Each policy
+/// is first narrowed to its port-level entry for the port; then a subset value
+/// replaces the top-level value of the same field as a whole (no field-by-field
+/// merge inside `outlierDetection` or `connectionPool`), and a subset port-level
+/// entry replaces it even where it leaves the field unset.
+pub fn cluster_field<'a, T>(
+    top: Option<&'a TrafficPolicy>,
+    subset: Option<&'a TrafficPolicy>,
+    port: Option<i64>,
+    field: impl Fn(&'a TrafficPolicy) -> Option<&'a T>,
+) -> Option<&'a T> {
+    let top = top.map(|t| policy_for_port(t, port).0);
+    let Some(subset) = subset else {
+        return top.and_then(&field);
+    };
+    let (subset, subset_port_level) = policy_for_port(subset, port);
+    match top {
+        None => field(subset),
+        Some(top) => match field(subset) {
+            Some(value) => Some(value),
+            None if subset_port_level => None,
+            None => field(top),
+        },
+    }
+}
+
+#[cfg(test)]
+mod cluster_policy_tests {
+    use super::*;
+
+    fn od(mep: i64) -> OutlierDetection {
+        OutlierDetection {
+            max_ejection_percent: Some(Spanned {
+                value: mep,
+                span: Span::default(),
+            }),
+            ..OutlierDetection::default()
+        }
+    }
+
+    fn port_entry(port: i64, policy: TrafficPolicy) -> PortTrafficPolicy {
+        PortTrafficPolicy {
+            port: Some(Spanned {
+                value: port,
+                span: Span::default(),
+            }),
+            policy,
+        }
+    }
+
+    fn mep(
+        top: Option<&TrafficPolicy>,
+        sub: Option<&TrafficPolicy>,
+        port: Option<i64>,
+    ) -> Option<i64> {
+        cluster_field(top, sub, port, |p| p.outlier_detection.as_ref())
+            .and_then(|o| o.max_ejection_percent.as_ref())
+            .map(|m| m.value)
+    }
+
+    #[test]
+    fn subset_and_port_level_policies_replace_whole_fields() {
+        let top = TrafficPolicy {
+            outlier_detection: Some(od(50)),
+            port_level: vec![
+                port_entry(9090, TrafficPolicy::default()),
+                port_entry(
+                    8443,
+                    TrafficPolicy {
+                        outlier_detection: Some(od(30)),
+                        ..TrafficPolicy::default()
+                    },
+                ),
+            ],
+            ..TrafficPolicy::default()
+        };
+        // The host's cluster: top level, or the port-level entry as a whole.
+        assert_eq!(mep(Some(&top), None, None), Some(50));
+        assert_eq!(mep(Some(&top), None, Some(80)), Some(50));
+        assert_eq!(mep(Some(&top), None, Some(9090)), None);
+        assert_eq!(mep(Some(&top), None, Some(8443)), Some(30));
+        // A subset policy without outlier detection inherits the top level's.
+        let lb_only = TrafficPolicy {
+            load_balancer: Some(LoadBalancer::default()),
+            ..TrafficPolicy::default()
+        };
+        assert_eq!(mep(Some(&top), Some(&lb_only), Some(80)), Some(50));
+        // A subset's own block wins; a subset port-level entry wins even when empty.
+        let own = TrafficPolicy {
+            outlier_detection: Some(od(20)),
+            port_level: vec![port_entry(80, TrafficPolicy::default())],
+            ..TrafficPolicy::default()
+        };
+        assert_eq!(mep(Some(&top), Some(&own), Some(443)), Some(20));
+        assert_eq!(mep(Some(&top), Some(&own), Some(80)), None);
+        assert_eq!(mep(None, Some(&own), None), Some(20));
     }
 }

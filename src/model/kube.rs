@@ -90,17 +90,39 @@ pub struct Workload {
     pub replicas_defaulted: bool,
     /// Container port names and numbers, for named `targetPort` resolution.
     pub container_ports: Vec<(Option<String>, i64)>,
+    /// For an Argo Rollout whose canary traffic routing names a DestinationRule
+    /// (`spec.strategy.canary.trafficRouting.istio.destinationRule`): the rule's
+    /// name and the canary and stable subset names the Rollouts controller manages.
+    pub rollout_destination_rule: Option<RolloutDestinationRule>,
+    /// True when the pod template asks for Istio's gateway injection template
+    /// (annotation `inject.istio.io/templates` naming `gateway`): the pods are a
+    /// gateway proxy.
+    pub gateway_injection: bool,
+}
+
+/// The DestinationRule subsets an Argo Rollout manages at run time (it rewrites
+/// their labels with `rollouts-pod-template-hash`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RolloutDestinationRule {
+    /// `destinationRule.name`, in the Rollout's namespace.
+    pub name: String,
+    /// `destinationRule.canarySubsetName`.
+    pub canary_subset: Option<String>,
+    /// `destinationRule.stableSubsetName`.
+    pub stable_subset: Option<String>,
 }
 
 /// Reads a workload of a kind meshvet models, or `None` for other kinds.
 pub fn workload(node: Node<'_>, group: &str, kind: &str) -> Option<Workload> {
     let spec = node.get("spec");
     let (template, scaled) = match (group, kind) {
-        ("apps", "Deployment" | "StatefulSet" | "ReplicaSet")
+        ("apps" | "extensions", "Deployment" | "StatefulSet" | "ReplicaSet")
         | ("", "ReplicationController")
         | ("argoproj.io", "Rollout")
         | ("apps.openshift.io", "DeploymentConfig") => (spec.and_then(|s| s.get("template")), true),
-        ("apps", "DaemonSet") | ("batch", "Job") => (spec.and_then(|s| s.get("template")), false),
+        ("apps" | "extensions", "DaemonSet") | ("batch", "Job") => {
+            (spec.and_then(|s| s.get("template")), false)
+        }
         ("batch", "CronJob") => (
             spec.and_then(|s| s.get("jobTemplate"))
                 .and_then(|j| j.get("spec"))
@@ -148,11 +170,35 @@ pub fn workload(node: Node<'_>, group: &str, kind: &str) -> Option<Workload> {
             ))
         })
         .collect();
+    let rollout_destination_rule = (group == "argoproj.io" && kind == "Rollout")
+        .then(|| {
+            let dr = spec
+                .and_then(|s| s.get("strategy"))
+                .and_then(|s| s.get("canary"))
+                .and_then(|c| c.get("trafficRouting"))
+                .and_then(|t| t.get("istio"))
+                .and_then(|i| i.get("destinationRule"))?;
+            let text = |key: &str| dr.get(key).and_then(|n| n.str()).map(str::to_owned);
+            Some(RolloutDestinationRule {
+                name: text("name")?,
+                canary_subset: text("canarySubsetName"),
+                stable_subset: text("stableSubsetName"),
+            })
+        })
+        .flatten();
+    let gateway_injection = template
+        .and_then(|t| t.get("metadata"))
+        .and_then(|m| m.get("annotations"))
+        .and_then(|a| a.get("inject.istio.io/templates"))
+        .and_then(|v| v.str())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == "gateway"));
     Some(Workload {
         pod_labels,
         replicas,
         replicas_defaulted,
         container_ports,
+        rollout_destination_rule,
+        gateway_injection,
     })
 }
 
@@ -197,6 +243,10 @@ pub struct MeshConfig {
     pub default_service_export_to: Vec<String>,
     /// `ingressControllerMode`.
     pub ingress_controller_mode: Option<String>,
+    /// True when `defaultTrafficPolicy.outlierDetection` is set (Istio 1.31+):
+    /// every cluster then has outlier detection unless a DestinationRule
+    /// replaces the block.
+    pub default_outlier_detection: bool,
 }
 
 /// Reads the mesh config when `node` is the ConfigMap istiod reads it from
@@ -241,5 +291,9 @@ pub fn mesh_config(node: Node<'_>, meta: &ObjectMeta) -> Option<MeshConfig> {
             .get("ingressControllerMode")
             .and_then(|n| n.str())
             .map(str::to_owned),
+        default_outlier_detection: root
+            .get("defaultTrafficPolicy")
+            .and_then(|p| p.get("outlierDetection"))
+            .is_some(),
     })
 }

@@ -100,6 +100,24 @@ pub struct ObjectMeta {
     pub annotations: Labels,
     /// JSON pointer prefix of the object in its document (`/items/2` inside a List).
     pub pointer: String,
+    /// Hash of the object's text without comments and blank lines: equal for
+    /// identical copies.
+    pub content_hash: u64,
+    /// Where `namespace` came from.
+    pub namespace_source: NamespaceSource,
+}
+
+/// Where an object's effective namespace came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NamespaceSource {
+    /// `metadata.namespace`.
+    Field,
+    /// A kustomization's `namespace:`.
+    Kustomize,
+    /// Not given: the run's default (or inferred) namespace.
+    Default,
+    /// A cluster-scoped kind: no namespace.
+    ClusterScoped,
 }
 
 impl ObjectMeta {
@@ -126,6 +144,18 @@ impl ObjectMeta {
     /// The span to point at for the object as a whole: its name, else its kind.
     pub fn anchor(&self) -> Span {
         self.name.as_ref().map_or(self.kind.span, |n| n.span)
+    }
+
+    /// True when this object and `other` are known to be applied to one cluster
+    /// together: they are in the same file, or both name their namespace.
+    ///
+    /// An object without `metadata.namespace` is applied wherever its file is
+    /// applied (`kubectl apply -n NS -f FILE`); two such files are often
+    /// alternatives of one another (tutorial folders), so cross-object rules that
+    /// report a clash between them would report alternatives as conflicts.
+    pub fn applied_with(&self, other: &ObjectMeta) -> bool {
+        self.file == other.file
+            || (self.namespace_field.is_some() && other.namespace_field.is_some())
     }
 }
 
@@ -170,12 +200,16 @@ pub struct Object {
 pub struct ModelOptions {
     /// Namespace for namespaced objects that name none.
     pub default_namespace: String,
+    /// Namespace a kustomization sets on every object of the file, overriding
+    /// `metadata.namespace` as kustomize does.
+    pub forced_namespace: Option<String>,
 }
 
 impl Default for ModelOptions {
     fn default() -> Self {
         ModelOptions {
             default_namespace: "default".to_owned(),
+            forced_namespace: None,
         }
     }
 }
@@ -185,9 +219,8 @@ impl Default for ModelOptions {
 pub enum DocumentContent {
     /// One or more Kubernetes objects (several for `kind: List`).
     Objects(Vec<Object>),
-    /// A kustomize `Kustomization` file: recognised, not an object. Holds the
-    /// paths of the patch files it names, relative to its own folder.
-    Kustomization(Vec<String>),
+    /// A kustomize `Kustomization` file: recognised, not an object.
+    Kustomization(Kustomization),
     /// YAML without `apiVersion` and `kind`: not Kubernetes.
     NotKubernetes,
 }
@@ -218,7 +251,7 @@ pub fn read_document(root: Node<'_>, file: FileId, opts: &ModelOptions) -> Docum
         (Some(api), Some("Kustomization" | "Component"))
             if api.starts_with("kustomize.config.k8s.io") =>
         {
-            DocumentContent::Kustomization(kustomize_patches(root))
+            DocumentContent::Kustomization(kustomization(root))
         }
         (Some(_), Some(k)) if k.ends_with("List") && root.get("items").is_some() => {
             let objects = root
@@ -237,20 +270,46 @@ pub fn read_document(root: Node<'_>, file: FileId, opts: &ModelOptions) -> Docum
         ),
         _ if root.get("resources").is_some() && root.get("apiVersion").is_none() => {
             // Kustomization files may omit apiVersion/kind entirely.
-            DocumentContent::Kustomization(kustomize_patches(root))
+            DocumentContent::Kustomization(kustomization(root))
         }
         _ => DocumentContent::NotKubernetes,
     }
 }
 
-/// Patch files a kustomization names (`patches`, `patchesStrategicMerge`,
-/// `patchesJson6902`): partial objects, not objects of their own.
-fn kustomize_patches(root: Node<'_>) -> Vec<String> {
-    let mut out = Vec::new();
+/// What meshvet uses of a kustomization. Paths are relative to its folder.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Kustomization {
+    /// `namespace`: kustomize sets it on every object the kustomization produces.
+    pub namespace: Option<String>,
+    /// `resources` (and the older `bases`): files or folders with kustomizations.
+    pub resources: Vec<String>,
+    /// Patch files (`patches`, `patchesStrategicMerge`, `patchesJson6902`): partial
+    /// objects, not objects of their own.
+    pub patches: Vec<String>,
+}
+
+fn kustomization(root: Node<'_>) -> Kustomization {
+    let mut out = Kustomization {
+        namespace: root
+            .get("namespace")
+            .and_then(|n| n.str())
+            .map(str::to_owned),
+        ..Kustomization::default()
+    };
+    for key in ["resources", "bases", "components"] {
+        out.resources.extend(
+            root.get(key)
+                .into_iter()
+                .flat_map(|n| n.items())
+                .filter_map(|i| i.str())
+                .filter(|p| !p.contains("://") && !p.contains('\n'))
+                .map(str::to_owned),
+        );
+    }
     for key in ["patches", "patchesJson6902"] {
         for item in root.get(key).into_iter().flat_map(|n| n.items()) {
             if let Some(path) = item.get("path").and_then(|p| p.str()) {
-                out.push(path.to_owned());
+                out.patches.push(path.to_owned());
             }
         }
     }
@@ -260,7 +319,7 @@ fn kustomize_patches(root: Node<'_>) -> Vec<String> {
         .flat_map(|n| n.items())
     {
         if let Some(path) = item.str().filter(|p| !p.contains('\n')) {
-            out.push(path.to_owned());
+            out.patches.push(path.to_owned());
         }
     }
     out
@@ -282,16 +341,40 @@ pub fn read_object(
     let metadata = node.get("metadata");
     let name = spanned_str(metadata.and_then(|m| m.get("name")));
     let namespace_field = spanned_str(metadata.and_then(|m| m.get("namespace")));
-    let namespace = if CLUSTER_SCOPED.contains(&kind.value.as_str()) {
-        String::new()
+    let (namespace, namespace_source) = if CLUSTER_SCOPED.contains(&kind.value.as_str()) {
+        (String::new(), NamespaceSource::ClusterScoped)
+    } else if let Some(forced) = &opts.forced_namespace {
+        (forced.clone(), NamespaceSource::Kustomize)
     } else {
-        namespace_field
-            .as_ref()
-            .map_or_else(|| opts.default_namespace.clone(), |n| n.value.clone())
+        match &namespace_field {
+            Some(n) => (n.value.clone(), NamespaceSource::Field),
+            None => (opts.default_namespace.clone(), NamespaceSource::Default),
+        }
+    };
+    let span = node.span();
+    let content_hash = {
+        use std::hash::{Hash, Hasher};
+        let text = node
+            .mapper()
+            .file()
+            .text
+            .get(span.start as usize..span.end as usize)
+            .unwrap_or("");
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        // Compare content, not layout: comments and blank lines do not count.
+        for line in text.lines() {
+            let code = line.split(" #").next().unwrap_or("").trim_end();
+            if !code.trim().is_empty() && !code.trim_start().starts_with('#') {
+                code.hash(&mut h);
+            }
+        }
+        h.finish()
     };
     let meta = ObjectMeta {
         file,
-        span: node.span(),
+        span,
+        content_hash,
+        namespace_source,
         group,
         labels: labels(metadata.and_then(|m| m.get("labels"))),
         annotations: labels(metadata.and_then(|m| m.get("annotations"))),
@@ -395,4 +478,34 @@ pub fn pointer_segment(seg: &str) -> String {
 /// True when the node is present and a mapping.
 pub fn is_mapping(node: Option<Node<'_>>) -> bool {
     node.is_some_and(|n| n.shape() == Shape::Mapping)
+}
+
+/// A digest of a subtree as written, insensitive to mapping key order, spans and
+/// quoting: two subtrees with the same digest hold the same data. Depth is bounded
+/// by the loader's nesting limit.
+pub fn fingerprint(node: Node<'_>) -> u64 {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut h = DefaultHasher::new();
+    match node.shape() {
+        Shape::Mapping => {
+            let mut entries: Vec<u64> = node
+                .entries()
+                .map(|(k, v)| {
+                    let mut e = DefaultHasher::new();
+                    k.scalar_text().hash(&mut e);
+                    fingerprint(v).hash(&mut e);
+                    e.finish()
+                })
+                .collect();
+            entries.sort_unstable();
+            (0u8, entries).hash(&mut h);
+        }
+        Shape::Sequence => {
+            let items: Vec<u64> = node.items().map(fingerprint).collect();
+            (1u8, items).hash(&mut h);
+        }
+        Shape::Scalar => (2u8, node.scalar_text()).hash(&mut h),
+        Shape::Null => 3u8.hash(&mut h),
+    }
+    h.finish()
 }

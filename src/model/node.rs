@@ -238,16 +238,23 @@ fn parse_int(text: &str) -> Option<i64> {
         Some(b'+') => (false, &text[1..]),
         _ => (false, text),
     };
-    let value = if let Some(hex) = digits.strip_prefix("0x") {
-        i64::from_str_radix(hex, 16).ok()?
+    // from_str_radix accepts a sign of its own; only bare digits are YAML integers.
+    let (radix, body) = if let Some(hex) = digits.strip_prefix("0x") {
+        (16, hex)
     } else if let Some(oct) = digits.strip_prefix("0o") {
-        i64::from_str_radix(oct, 8).ok()?
-    } else if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
-        digits.parse().ok()?
+        (8, oct)
     } else {
-        return None;
+        (10, digits)
     };
-    Some(if neg { -value } else { value })
+    if body.is_empty() || !body.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    let value = i64::from_str_radix(body, radix).ok()?;
+    if neg {
+        value.checked_neg()
+    } else {
+        Some(value)
+    }
 }
 
 #[cfg(test)]
@@ -283,6 +290,15 @@ mod tests {
                 assert_eq!(n.get("h").and_then(|v| v.float()), None);
             },
         );
+    }
+
+    #[test]
+    fn integers_never_overflow() {
+        assert_eq!(parse_int("0x-8000000000000000"), None);
+        assert_eq!(parse_int("-9223372036854775808"), None);
+        assert_eq!(parse_int("-0x10"), Some(-16));
+        assert_eq!(parse_int("99999999999999999999"), None);
+        assert_eq!(parse_int("+"), None);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 use crate::declare_rule;
 use crate::index::Index;
-use crate::report::Diagnostic;
+use crate::report::{Diagnostic, Severity};
 use crate::rules::{Rule, RuleMeta};
 
 declare_rule! {
@@ -8,7 +8,8 @@ declare_rule! {
     /// than once in the analysed files.
     ///
     /// Objects in kustomize patch files are not objects of their own and are not
-    /// counted.
+    /// counted. A copy identical to the first definition (comments and blank lines
+    /// aside) is reported at info severity: harmless until one copy is edited.
     ///
     /// ## Why is this bad?
     /// Only one of the definitions can exist in the cluster: whichever is applied
@@ -55,19 +56,26 @@ impl Rule for DuplicateObject {
             };
             for id in &ids[1..] {
                 let meta = &index.object(*id).meta;
-                out.push(
-                    Diagnostic::new(
-                        &Self::META,
-                        meta.file,
-                        meta.anchor(),
-                        format!("{} {shown} is defined {} times", key.kind, ids.len()),
-                    )
-                    .label("defined again here")
-                    .object(meta)
-                    .path(meta.path("/metadata/name"))
-                    .related(first.file, first.anchor(), "first defined here")
-                    .help("Keep one definition: whichever copy is applied last silently replaces the other."),
-                );
+                let identical = meta.content_hash == first.content_hash;
+                let mut d = Diagnostic::new(
+                    &Self::META,
+                    meta.file,
+                    meta.anchor(),
+                    format!("{} {shown} is defined {} times", key.kind, ids.len()),
+                )
+                .label("defined again here")
+                .object(meta)
+                .path(meta.path("/metadata/name"))
+                .related(first.file, first.anchor(), "first defined here");
+                if identical {
+                    d.message.push_str(" (this copy is identical to the first)");
+                    d = d
+                        .severity(Severity::Info)
+                        .help("Keep one definition: identical copies are harmless until one of them is edited and the other is not.");
+                } else {
+                    d = d.help("Keep one definition: the copies differ, and whichever is applied last silently replaces the other.");
+                }
+                out.push(d);
             }
         }
     }

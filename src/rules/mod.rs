@@ -5,15 +5,27 @@
 //! with its tree, or the cross-namespace index — to diagnostics. Rules do no I/O,
 //! keep no state and print nothing.
 
+mod conflicting_destination_rules;
+mod conflicting_virtual_services;
 mod duplicate_key;
 mod duplicate_object;
+mod duplicate_subset;
+mod gateway_selector_no_workload;
+mod host_not_in_gateway;
+mod ineffective_outlier_detection;
 mod invalid_mirror;
 mod invalid_regex;
+mod per_try_timeout_ignored;
+mod retry_non_idempotent;
+mod retry_storm;
+mod subset_without_workloads;
 mod undeclared_subset;
+mod unknown_gateway;
 mod unreachable_route;
 mod unreadable_file;
 mod weight_sum;
 mod yaml_syntax;
+mod zero_ejection_cap;
 
 use crate::index::Index;
 use crate::load::ParsedDocument;
@@ -23,15 +35,27 @@ use crate::report::{Diagnostic, Severity};
 use crate::settings::Settings;
 use crate::source::SourceFile;
 
+pub use conflicting_destination_rules::ConflictingDestinationRules;
+pub use conflicting_virtual_services::ConflictingVirtualServices;
 pub use duplicate_key::DuplicateKey;
 pub use duplicate_object::DuplicateObject;
+pub use duplicate_subset::DuplicateSubset;
+pub use gateway_selector_no_workload::GatewaySelectorNoWorkload;
+pub use host_not_in_gateway::HostNotInGateway;
+pub use ineffective_outlier_detection::IneffectiveOutlierDetection;
 pub use invalid_mirror::InvalidMirror;
 pub use invalid_regex::InvalidRegex;
+pub use per_try_timeout_ignored::PerTryTimeoutIgnored;
+pub use retry_non_idempotent::RetryNonIdempotent;
+pub use retry_storm::RetryStorm;
+pub use subset_without_workloads::SubsetWithoutWorkloads;
 pub use undeclared_subset::UndeclaredSubset;
+pub use unknown_gateway::UnknownGateway;
 pub use unreachable_route::UnreachableRoute;
 pub use unreadable_file::UnreadableFile;
 pub use weight_sum::WeightSum;
 pub use yaml_syntax::YamlSyntax;
+pub use zero_ejection_cap::ZeroEjectionCap;
 
 /// What every rule declares about itself.
 #[derive(Debug)]
@@ -161,15 +185,27 @@ pub trait Rule: Send + Sync {
 /// Every rule meshvet has, in name order.
 pub fn all() -> &'static [&'static dyn Rule] {
     static RULES: &[&dyn Rule] = &[
+        &ConflictingDestinationRules,
+        &ConflictingVirtualServices,
         &DuplicateKey,
         &DuplicateObject,
+        &DuplicateSubset,
+        &GatewaySelectorNoWorkload,
+        &HostNotInGateway,
+        &IneffectiveOutlierDetection,
         &InvalidMirror,
         &InvalidRegex,
+        &PerTryTimeoutIgnored,
+        &RetryNonIdempotent,
+        &RetryStorm,
+        &SubsetWithoutWorkloads,
         &UndeclaredSubset,
+        &UnknownGateway,
         &UnreachableRoute,
         &UnreadableFile,
         &WeightSum,
         &YamlSyntax,
+        &ZeroEjectionCap,
     ];
     RULES
 }

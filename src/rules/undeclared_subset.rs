@@ -1,7 +1,11 @@
+use std::collections::HashMap;
+
 use crate::declare_rule;
-use crate::index::{DestinationRuleLookup, Index, LookupTier};
-use crate::model::{Destination, Object, ObjectMeta, Spec, VirtualService};
-use crate::report::Diagnostic;
+use crate::index::{DestinationRuleLookup, Index, LookupTier, ObjId};
+use crate::model::{
+    DestinationRef, DestinationUse, Object, ObjectMeta, SStr, Spec, VirtualService,
+};
+use crate::report::{Diagnostic, Severity};
 use crate::rules::{Rule, RuleMeta};
 use crate::text::{backtick_list, closest};
 
@@ -61,40 +65,191 @@ impl Rule for UndeclaredSubset {
     }
 
     fn check_graph(&self, index: &Index, out: &mut Vec<Diagnostic>) {
+        let roots = delegate_roots(index);
         for object in index.objects() {
-            if let Spec::VirtualService(vs) = &object.spec {
-                let clients = client_namespaces(index, object, vs);
-                for d in vs.destinations() {
-                    check_destination(index, object, &clients, d.destination, d.usage.word(), out);
-                }
+            let Spec::VirtualService(vs) = &object.spec else {
+                continue;
+            };
+            for d in vs.destinations() {
+                let clients = if vs.is_delegate() {
+                    // A delegate applies only where a root route hands traffic to it.
+                    let key = (object.meta.namespace.clone(), object.meta.name().to_owned());
+                    let mut clients = Vec::new();
+                    for (root, route) in roots.get(&key).into_iter().flatten() {
+                        let root_object = index.object(*root);
+                        if let Spec::VirtualService(root_vs) = &root_object.spec {
+                            let gateways = route_gateways(root_vs, RouteKind::Http, *route);
+                            push_unique(&mut clients, clients_of(index, root_object, &gateways));
+                        }
+                    }
+                    clients
+                } else {
+                    let gateways = route_gateways(vs, RouteKind::of(d.usage), d.route_index);
+                    clients_of(index, object, &gateways)
+                };
+                let siblings = route_len(vs, d.usage, d.route_index);
+                check_destination(index, object, &clients, &d, siblings, out);
             }
         }
     }
 }
 
-/// Namespaces whose proxies use this VirtualService, with the gateway that puts
-/// them there (none for sidecars in the VirtualService's own namespace).
-fn client_namespaces(
-    index: &Index,
-    object: &Object,
-    vs: &VirtualService,
-) -> Vec<(String, Option<String>)> {
+/// Which list of routes a destination is in.
+#[derive(Clone, Copy)]
+enum RouteKind {
+    Http,
+    Tcp,
+    Tls,
+}
+
+impl RouteKind {
+    fn of(usage: DestinationUse) -> RouteKind {
+        match usage {
+            DestinationUse::TcpRoute => RouteKind::Tcp,
+            DestinationUse::TlsRoute => RouteKind::Tls,
+            _ => RouteKind::Http,
+        }
+    }
+}
+
+/// Number of destinations of the route a destination belongs to (1 for mirrors).
+fn route_len(vs: &VirtualService, usage: DestinationUse, i: usize) -> usize {
+    match usage {
+        DestinationUse::HttpRoute => vs.http.get(i).map_or(1, |r| r.route.len()),
+        DestinationUse::TcpRoute => vs.tcp.get(i).map_or(1, |r| r.route.len()),
+        DestinationUse::TlsRoute => vs.tls.get(i).map_or(1, |r| r.route.len()),
+        DestinationUse::Mirror | DestinationUse::Mirrors => 1,
+    }
+}
+
+/// The gateways a route is installed on: when every match request of the route
+/// names `gateways`, istiod installs it only on those; otherwise on all of the
+/// VirtualService's gateways (`mesh` when it names none).
+fn route_gateways(vs: &VirtualService, kind: RouteKind, i: usize) -> Vec<String> {
+    let per_match: Vec<&[SStr]> = match kind {
+        RouteKind::Http => vs
+            .http
+            .get(i)
+            .map(|r| r.matches.iter().map(|m| m.gateways.as_slice()).collect())
+            .unwrap_or_default(),
+        RouteKind::Tcp => vs
+            .tcp
+            .get(i)
+            .map(|r| r.matches.iter().map(|m| m.gateways.as_slice()).collect())
+            .unwrap_or_default(),
+        RouteKind::Tls => vs
+            .tls
+            .get(i)
+            .map(|r| r.matches.iter().map(|m| m.gateways.as_slice()).collect())
+            .unwrap_or_default(),
+    };
+    let mut out: Vec<String> = Vec::new();
+    if !per_match.is_empty() && per_match.iter().all(|g| !g.is_empty()) {
+        for g in per_match.into_iter().flatten() {
+            if !out.contains(&g.value) {
+                out.push(g.value.clone());
+            }
+        }
+    } else if vs.gateways.is_empty() {
+        out.push("mesh".to_owned());
+    } else {
+        out.extend(vs.gateways.iter().map(|g| g.value.clone()));
+    }
+    out
+}
+
+/// Root VirtualServices and route indexes that delegate to each (namespace, name).
+fn delegate_roots(index: &Index) -> HashMap<(String, String), Vec<(ObjId, usize)>> {
+    let mut out: HashMap<(String, String), Vec<(ObjId, usize)>> = HashMap::new();
+    for (id, object) in index.objects().iter().enumerate() {
+        let Spec::VirtualService(vs) = &object.spec else {
+            continue;
+        };
+        for (i, route) in vs.http.iter().enumerate() {
+            let Some(delegate) = &route.delegate else {
+                continue;
+            };
+            let Some(name) = &delegate.name else { continue };
+            let ns = delegate
+                .namespace
+                .as_ref()
+                .map_or_else(|| object.meta.namespace.clone(), |n| n.value.clone());
+            out.entry((ns, name.value.clone()))
+                .or_default()
+                .push((id, i));
+        }
+    }
+    out
+}
+
+/// A namespace whose proxies use a route, and the gateway that puts them there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Client {
+    namespace: String,
+    gateway: Option<String>,
+}
+
+fn push_unique(into: &mut Vec<Client>, from: Vec<Client>) {
+    for c in from {
+        if !into.contains(&c) {
+            into.push(c);
+        }
+    }
+}
+
+/// Namespaces whose proxies use routes installed on `gateways` of `object`:
+/// sidecars in the VirtualService's own namespace for `mesh`; for a gateway, the
+/// namespaces of the pods its selector picks (where the gateway proxies run and
+/// look up DestinationRules), or the Gateway's own namespace when its pods are
+/// not in the analysed files.
+fn clients_of(index: &Index, object: &Object, gateways: &[String]) -> Vec<Client> {
     let ns = &object.meta.namespace;
     let mut out = Vec::new();
-    if vs.gateways.is_empty() || vs.gateways.iter().any(|g| g.value == "mesh") {
-        out.push((ns.clone(), None));
-    }
-    for g in vs.gateways.iter().filter(|g| g.value != "mesh") {
-        let gw_ns = match index.gateway(&g.value, ns) {
-            Some(id) => index.object(id).meta.namespace.clone(),
-            None => g
-                .value
-                .split_once('/')
-                .map_or_else(|| ns.clone(), |(n, _)| n.to_owned()),
-        };
-        if !out.iter().any(|(n, _)| *n == gw_ns) {
-            out.push((gw_ns, Some(g.value.clone())));
+    for g in gateways {
+        if g == "mesh" {
+            push_unique(
+                &mut out,
+                vec![Client {
+                    namespace: ns.clone(),
+                    gateway: None,
+                }],
+            );
+            continue;
         }
+        let namespaces: Vec<String> = match index.gateway(g, ns) {
+            Some(id) => {
+                let gw = index.object(id);
+                let pods = match &gw.spec {
+                    Spec::Gateway(spec) => index.workloads_matching_anywhere(&spec.selector),
+                    _ => Vec::new(),
+                };
+                let mut found: Vec<String> = pods
+                    .iter()
+                    .map(|w| index.object(*w).meta.namespace.clone())
+                    .collect();
+                found.sort();
+                found.dedup();
+                if found.is_empty() {
+                    vec![gw.meta.namespace.clone()]
+                } else {
+                    found
+                }
+            }
+            None => vec![
+                g.split_once('/')
+                    .map_or_else(|| ns.clone(), |(n, _)| n.to_owned()),
+            ],
+        };
+        push_unique(
+            &mut out,
+            namespaces
+                .into_iter()
+                .map(|namespace| Client {
+                    namespace,
+                    gateway: Some(g.clone()),
+                })
+                .collect(),
+        );
     }
     out
 }
@@ -106,17 +261,25 @@ fn rule_name(meta: &ObjectMeta) -> String {
 fn check_destination(
     index: &Index,
     object: &Object,
-    clients: &[(String, Option<String>)],
-    dest: &Destination,
-    what: &str,
+    clients: &[Client],
+    dref: &DestinationRef<'_>,
+    siblings: usize,
     out: &mut Vec<Diagnostic>,
 ) {
+    let dest = dref.destination;
+    let what = dref.usage.word();
     let (Some(subset), Some(host)) = (&dest.subset, &dest.host) else {
         return;
     };
     let meta = &object.meta;
     let resolved = index.resolve_host(&host.value, &meta.namespace);
-    for (client, gateway) in clients {
+    // Istio drops zero-weight entries of a split: the subset gets no traffic yet.
+    let dormant = siblings > 1 && dref.weight.is_some_and(|w| w.value == 0);
+    for Client {
+        namespace: client,
+        gateway,
+    } in clients
+    {
         let lookup = index.destination_rules_for(&resolved, client);
         let declared = lookup
             .as_ref()
@@ -137,17 +300,18 @@ fn check_destination(
         let mut d = match &lookup {
             Some(l) => {
                 let names: Vec<&str> = declared.keys().copied().collect();
-                let rules: Vec<String> = l.rules.iter().map(|id| rule_name(&index.object(*id).meta)).collect();
-                let by = if rules.len() == 1 {
-                    format!("DestinationRule {}", rules[0])
+                let mut rules: Vec<String> = l.rules.iter().map(|id| rule_name(&index.object(*id).meta)).collect();
+                rules.dedup();
+                let (by, declare) = if rules.len() == 1 {
+                    (format!("DestinationRule {}", rules[0]), "declares")
                 } else {
-                    format!("DestinationRules {}", rules.join(", "))
+                    (format!("DestinationRules {}", rules.join(", ")), "declare")
                 };
                 let message = if names.is_empty() {
-                    format!("{what} subset `{}` of host {host_shown} is not declared: {by} declares no subsets{via}", subset.value)
+                    format!("{what} subset `{}` of host {host_shown} is not declared: {by} {declare} no subsets{via}", subset.value)
                 } else {
                     format!(
-                        "{what} subset `{}` of host {host_shown} is not declared by {by}{via}, which declares {}",
+                        "{what} subset `{}` of host {host_shown} is not declared by {by}{via}, which {declare} {}",
                         subset.value,
                         backtick_list(&names, "and")
                     )
@@ -187,6 +351,13 @@ fn check_destination(
         d = explain_unapplied(index, d, &resolved, client, lookup.as_ref(), &subset.value);
         if lookup.is_none() && crate::host::is_short(&host.value) {
             d = hint_other_namespaces(index, d, &host.value, &meta.namespace, &subset.value);
+        }
+        if dormant {
+            d.message = format!(
+                "{}; it has weight 0 and gets no traffic now, but requests will fail with 503 once its weight is raised",
+                d.message
+            );
+            d = d.severity(Severity::Warning);
         }
         out.push(
             d.label("not declared")
