@@ -14,6 +14,8 @@ mod gateway_selector_no_workload;
 mod host_not_in_gateway;
 mod host_refs;
 mod ineffective_outlier_detection;
+mod invalid_mirror;
+mod invalid_regex;
 mod missing_destination_port;
 mod partially_qualified_host;
 mod per_try_timeout_ignored;
@@ -25,7 +27,9 @@ mod undeclared_subset;
 mod unknown_destination_port;
 mod unknown_gateway;
 mod unknown_host;
+mod unreachable_route;
 mod unreadable_file;
+mod weight_sum;
 mod yaml_syntax;
 mod zero_ejection_cap;
 
@@ -45,6 +49,8 @@ pub use duplicate_subset::DuplicateSubset;
 pub use gateway_selector_no_workload::GatewaySelectorNoWorkload;
 pub use host_not_in_gateway::HostNotInGateway;
 pub use ineffective_outlier_detection::IneffectiveOutlierDetection;
+pub use invalid_mirror::InvalidMirror;
+pub use invalid_regex::InvalidRegex;
 pub use missing_destination_port::MissingDestinationPort;
 pub use partially_qualified_host::PartiallyQualifiedHost;
 pub use per_try_timeout_ignored::PerTryTimeoutIgnored;
@@ -56,7 +62,9 @@ pub use undeclared_subset::UndeclaredSubset;
 pub use unknown_destination_port::UnknownDestinationPort;
 pub use unknown_gateway::UnknownGateway;
 pub use unknown_host::UnknownHost;
+pub use unreachable_route::UnreachableRoute;
 pub use unreadable_file::UnreadableFile;
+pub use weight_sum::WeightSum;
 pub use yaml_syntax::YamlSyntax;
 pub use zero_ejection_cap::ZeroEjectionCap;
 
@@ -196,6 +204,8 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &GatewaySelectorNoWorkload,
         &HostNotInGateway,
         &IneffectiveOutlierDetection,
+        &InvalidMirror,
+        &InvalidRegex,
         &MissingDestinationPort,
         &PartiallyQualifiedHost,
         &PerTryTimeoutIgnored,
@@ -207,7 +217,9 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &UnknownDestinationPort,
         &UnknownGateway,
         &UnknownHost,
+        &UnreachableRoute,
         &UnreadableFile,
+        &WeightSum,
         &YamlSyntax,
         &ZeroEjectionCap,
     ];
