@@ -281,13 +281,13 @@ pub struct HttpRoute {
     /// `directResponse`, when present.
     pub direct_response: Option<Span>,
     /// `delegate`.
-    pub delegate: Option<Delegate>,
+    pub delegate: Option<Box<Delegate>>,
     /// `timeout`.
     pub timeout: Option<SStr>,
     /// `retries`.
-    pub retries: Option<Retries>,
+    pub retries: Option<Box<Retries>>,
     /// `mirror`.
-    pub mirror: Option<Destination>,
+    pub mirror: Option<Box<Destination>>,
     /// `mirrors`.
     pub mirrors: Vec<MirrorPolicy>,
     /// `mirrorPercentage.value`.
@@ -295,7 +295,7 @@ pub struct HttpRoute {
     /// `mirrorPercent` (deprecated).
     pub mirror_percent: Option<Spanned<i64>>,
     /// `fault`.
-    pub fault: Option<Fault>,
+    pub fault: Option<Box<Fault>>,
 }
 
 /// One match of a TCP or TLS route (`L4MatchAttributes` / `TLSMatchAttributes`).
@@ -418,20 +418,22 @@ fn http_route(n: Node<'_>, path: String) -> HttpRoute {
         route,
         redirect: n.get("redirect").map(|r| r.span()),
         direct_response: n.get("directResponse").map(|r| r.span()),
-        delegate: n.get("delegate").map(|d| Delegate {
-            span: d.span(),
-            name: spanned_str(d.get("name")),
-            namespace: spanned_str(d.get("namespace")),
+        delegate: n.get("delegate").map(|d| {
+            Box::new(Delegate {
+                span: d.span(),
+                name: spanned_str(d.get("name")),
+                namespace: spanned_str(d.get("namespace")),
+            })
         }),
         timeout: spanned_str(n.get("timeout")),
-        retries,
+        retries: retries.map(Box::new),
         mirror: n
             .get("mirror")
-            .map(|m| destination(Some(m), format!("{path}/mirror"))),
+            .map(|m| Box::new(destination(Some(m), format!("{path}/mirror")))),
         mirrors,
         mirror_percentage: spanned_float(n.get("mirrorPercentage").and_then(|p| p.get("value"))),
         mirror_percent: spanned_int(n.get("mirrorPercent")),
-        fault,
+        fault: fault.map(Box::new),
         path,
     }
 }
@@ -550,7 +552,7 @@ pub struct DestinationRule {
     /// `spec.workloadSelector.matchLabels`, when a selector is given.
     pub workload_selector: Option<Labels>,
     /// `spec.trafficPolicy`.
-    pub traffic_policy: Option<TrafficPolicy>,
+    pub traffic_policy: Option<Box<TrafficPolicy>>,
     /// `spec.subsets`.
     pub subsets: Vec<Subset>,
     /// The `subsets` key, when present.
@@ -571,7 +573,7 @@ pub struct Subset {
     /// `labels`.
     pub labels: Labels,
     /// `trafficPolicy`.
-    pub traffic_policy: Option<TrafficPolicy>,
+    pub traffic_policy: Option<Box<TrafficPolicy>>,
     /// Digest of the whole subset as written (see [`super::fingerprint`]): two
     /// subsets with equal digests define the same thing.
     pub fingerprint: u64,
@@ -585,13 +587,13 @@ pub struct TrafficPolicy {
     /// The policy mapping.
     pub span: Span,
     /// `loadBalancer`.
-    pub load_balancer: Option<LoadBalancer>,
+    pub load_balancer: Option<Box<LoadBalancer>>,
     /// `connectionPool`.
-    pub connection_pool: Option<ConnectionPool>,
+    pub connection_pool: Option<Box<ConnectionPool>>,
     /// `outlierDetection`.
-    pub outlier_detection: Option<OutlierDetection>,
+    pub outlier_detection: Option<Box<OutlierDetection>>,
     /// `tls`.
-    pub tls: Option<ClientTls>,
+    pub tls: Option<Box<ClientTls>>,
     /// `portLevelSettings`.
     pub port_level: Vec<PortTrafficPolicy>,
     /// Digest of the whole policy as written (see [`super::fingerprint`]).
@@ -709,7 +711,7 @@ pub fn destination_rule(spec: Node<'_>, meta: &ObjectMeta) -> DestinationRule {
                 labels: labels(s.get("labels")),
                 traffic_policy: s
                     .get("trafficPolicy")
-                    .map(|p| traffic_policy(p, format!("{path}/trafficPolicy"))),
+                    .map(|p| Box::new(traffic_policy(p, format!("{path}/trafficPolicy")))),
                 fingerprint: super::fingerprint(s),
                 path,
             }
@@ -723,7 +725,7 @@ pub fn destination_rule(spec: Node<'_>, meta: &ObjectMeta) -> DestinationRule {
             .map(|w| labels(w.get("matchLabels"))),
         traffic_policy: spec
             .get("trafficPolicy")
-            .map(|p| traffic_policy(p, format!("{base}/trafficPolicy"))),
+            .map(|p| Box::new(traffic_policy(p, format!("{base}/trafficPolicy")))),
         subsets,
         subsets_key: spec.entry("subsets").map(|(k, _)| k.span()),
         traffic_policy_key: spec.entry("trafficPolicy").map(|(k, _)| k.span()),
@@ -777,15 +779,17 @@ fn traffic_policy(n: Node<'_>, path: String) -> TrafficPolicy {
     });
     TrafficPolicy {
         span: n.span(),
-        load_balancer: n.get("loadBalancer").map(|l| LoadBalancer {
-            span: l.span(),
-            simple: spanned_str(l.get("simple")),
-            consistent_hash: l.get("consistentHash").map(|c| c.span()),
-            locality: l.get("localityLbSetting").map(|c| c.span()),
+        load_balancer: n.get("loadBalancer").map(|l| {
+            Box::new(LoadBalancer {
+                span: l.span(),
+                simple: spanned_str(l.get("simple")),
+                consistent_hash: l.get("consistentHash").map(|c| c.span()),
+                locality: l.get("localityLbSetting").map(|c| c.span()),
+            })
         }),
-        connection_pool,
-        outlier_detection,
-        tls: n.get("tls").map(client_tls),
+        connection_pool: connection_pool.map(Box::new),
+        outlier_detection: outlier_detection.map(Box::new),
+        tls: n.get("tls").map(|t| Box::new(client_tls(t))),
         port_level,
         fingerprint: super::fingerprint(n),
         path,
@@ -1058,7 +1062,7 @@ mod cluster_policy_tests {
         sub: Option<&TrafficPolicy>,
         port: Option<i64>,
     ) -> Option<i64> {
-        cluster_field(top, sub, port, |p| p.outlier_detection.as_ref())
+        cluster_field(top, sub, port, |p| p.outlier_detection.as_deref())
             .and_then(|o| o.max_ejection_percent.as_ref())
             .map(|m| m.value)
     }
@@ -1066,13 +1070,13 @@ mod cluster_policy_tests {
     #[test]
     fn subset_and_port_level_policies_replace_whole_fields() {
         let top = TrafficPolicy {
-            outlier_detection: Some(od(50)),
+            outlier_detection: Some(Box::new(od(50))),
             port_level: vec![
                 port_entry(9090, TrafficPolicy::default()),
                 port_entry(
                     8443,
                     TrafficPolicy {
-                        outlier_detection: Some(od(30)),
+                        outlier_detection: Some(Box::new(od(30))),
                         ..TrafficPolicy::default()
                     },
                 ),
@@ -1086,13 +1090,13 @@ mod cluster_policy_tests {
         assert_eq!(mep(Some(&top), None, Some(8443)), Some(30));
         // A subset policy without outlier detection inherits the top level's.
         let lb_only = TrafficPolicy {
-            load_balancer: Some(LoadBalancer::default()),
+            load_balancer: Some(Box::default()),
             ..TrafficPolicy::default()
         };
         assert_eq!(mep(Some(&top), Some(&lb_only), Some(80)), Some(50));
         // A subset's own block wins; a subset port-level entry wins even when empty.
         let own = TrafficPolicy {
-            outlier_detection: Some(od(20)),
+            outlier_detection: Some(Box::new(od(20))),
             port_level: vec![port_entry(80, TrafficPolicy::default())],
             ..TrafficPolicy::default()
         };

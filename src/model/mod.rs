@@ -9,8 +9,6 @@ pub mod istio;
 pub mod kube;
 pub mod node;
 
-use std::collections::BTreeMap;
-
 use crate::source::{FileId, Span};
 pub use istio::*;
 pub use kube::*;
@@ -35,11 +33,96 @@ impl SStr {
     }
 }
 
+/// A small string-to-string map kept as a sorted vector: label maps hold a
+/// handful of entries, and a vector costs a fraction of a tree map's memory.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct LabelMap(Vec<(String, String)>);
+
+impl LabelMap {
+    /// The value for `key`.
+    pub fn get(&self, key: &str) -> Option<&String> {
+        self.0
+            .binary_search_by(|(k, _)| k.as_str().cmp(key))
+            .ok()
+            .map(|i| &self.0[i].1)
+    }
+
+    /// True when `key` is present.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// Sets `key` to `value`, keeping keys sorted; returns the previous value.
+    pub fn insert(&mut self, key: String, value: String) -> Option<String> {
+        match self.0.binary_search_by(|(k, _)| k.as_str().cmp(&key)) {
+            Ok(i) => Some(std::mem::replace(&mut self.0[i].1, value)),
+            Err(i) => {
+                self.0.insert(i, (key, value));
+                None
+            }
+        }
+    }
+
+    /// Entries in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    /// Keys in order.
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|(k, _)| k)
+    }
+
+    /// Values in key order.
+    pub fn values(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|(_, v)| v)
+    }
+
+    /// Keeps only the entries `keep` accepts.
+    pub fn retain(&mut self, mut keep: impl FnMut(&String, &mut String) -> bool) {
+        self.0.retain_mut(|(k, v)| keep(k, v));
+    }
+
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True when empty.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'a> IntoIterator for &'a LabelMap {
+    type Item = (&'a String, &'a String);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (String, String)>,
+        fn(&'a (String, String)) -> (&'a String, &'a String),
+    >;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+}
+
+impl FromIterator<(String, String)> for LabelMap {
+    /// Later duplicates of a key win, as in a YAML mapping read by Kubernetes.
+    fn from_iter<I: IntoIterator<Item = (String, String)>>(iter: I) -> Self {
+        let mut map = LabelMap::default();
+        for (k, v) in iter {
+            map.insert(k, v);
+        }
+        map.0.shrink_to_fit();
+        map
+    }
+}
+
 /// A label map (`key: value`) with its span; ordered for deterministic output.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Labels {
     /// The labels.
-    pub map: BTreeMap<String, String>,
+    pub map: LabelMap,
     /// Where the map is written (empty span when absent).
     pub span: Span,
 }
@@ -47,7 +130,7 @@ pub struct Labels {
 impl Labels {
     /// True when every label of `self` is present with the same value in `other`:
     /// the Kubernetes meaning of "selector matches labels".
-    pub fn is_subset_of(&self, other: &BTreeMap<String, String>) -> bool {
+    pub fn is_subset_of(&self, other: &LabelMap) -> bool {
         self.map.iter().all(|(k, v)| other.get(k) == Some(v))
     }
 

@@ -407,7 +407,7 @@ fn dropped_policy(
     };
     let Some((a, kept)) = merged
         .iter()
-        .find_map(|(a, a_dr)| a_dr.traffic_policy.as_ref().map(|p| (*a, p)))
+        .find_map(|(a, a_dr)| a_dr.traffic_policy.as_deref().map(|p| (*a, p)))
     else {
         return;
     };

@@ -70,18 +70,19 @@ const ENVOY_DEFAULT_5XX: i64 = 5;
 /// Every `outlierDetection` block written in a DestinationRule: top level,
 /// top-level port settings, each subset, each subset's port settings.
 fn blocks(dr: &DestinationRule) -> Vec<&OutlierDetection> {
-    let policies = dr
-        .traffic_policy
-        .iter()
-        .chain(dr.subsets.iter().filter_map(|s| s.traffic_policy.as_ref()));
+    let policies = dr.traffic_policy.as_deref().into_iter().chain(
+        dr.subsets
+            .iter()
+            .filter_map(|s| s.traffic_policy.as_deref()),
+    );
     let mut out = Vec::new();
     for policy in policies {
-        out.extend(policy.outlier_detection.as_ref());
+        out.extend(policy.outlier_detection.as_deref());
         out.extend(
             policy
                 .port_level
                 .iter()
-                .filter_map(|p| p.policy.outlier_detection.as_ref()),
+                .filter_map(|p| p.policy.outlier_detection.as_deref()),
         );
     }
     out

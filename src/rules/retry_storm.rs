@@ -238,16 +238,16 @@ fn unprotected(index: &Index, object: &Object, dest: &Destination) -> Option<Unp
             let subsets = index.merged_subsets(&lookup.rules);
             // An undeclared subset is `undeclared-subset`'s finding.
             let (_, s) = subsets.get(name)?;
-            s.traffic_policy.as_ref()
+            s.traffic_policy.as_deref()
         }
         None => None,
     };
     let ports = candidate_ports(index, &resolved, dest, top, sub_policy);
-    let od = |port| cluster_field(top, sub_policy, port, |p| p.outlier_detection.as_ref());
+    let od = |port| cluster_field(top, sub_policy, port, |p| p.outlier_detection.as_deref());
     if ports.iter().any(|p| od(*p).is_some()) {
         return None;
     }
-    let pool = |port| cluster_field(top, sub_policy, port, |p| p.connection_pool.as_ref());
+    let pool = |port| cluster_field(top, sub_policy, port, |p| p.connection_pool.as_deref());
     let max_retries = ports
         .iter()
         .find_map(|p| pool(*p).and_then(|c: &ConnectionPool| c.max_retries.as_ref()))
@@ -277,7 +277,7 @@ fn unprotected(index: &Index, object: &Object, dest: &Destination) -> Option<Unp
             .unwrap_or_default();
         let entry = match (
             sub_entry,
-            sub_policy.and_then(|p| p.outlier_detection.as_ref()),
+            sub_policy.and_then(|p| p.outlier_detection.as_deref()),
         ) {
             (Some(e), _) => Some((e, for_subset)),
             (None, None) => top_entry.map(|e| (e, String::new())),
@@ -382,8 +382,13 @@ fn port_entry(policy: Option<&TrafficPolicy>, port: i64) -> Option<&PortTrafficP
 /// True when any block of the rule (top level, subsets, ports) has outlier detection.
 fn has_any_outlier_detection(dr: &crate::model::DestinationRule) -> bool {
     dr.traffic_policy
-        .iter()
-        .chain(dr.subsets.iter().filter_map(|s| s.traffic_policy.as_ref()))
+        .as_deref()
+        .into_iter()
+        .chain(
+            dr.subsets
+                .iter()
+                .filter_map(|s| s.traffic_policy.as_deref()),
+        )
         .any(|p| {
             p.outlier_detection.is_some()
                 || p.port_level

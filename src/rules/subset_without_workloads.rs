@@ -431,7 +431,7 @@ fn unlabelled_candidates(
                 .map
                 .iter()
                 .any(|(k, v)| pod.get(k).is_some_and(|p| p != v));
-            let missing = labels.map.keys().find(|k| !pod.contains_key(*k))?;
+            let missing = labels.map.keys().find(|k| !pod.contains_key(k))?;
             (!conflicts).then(|| (*w, missing.clone()))
         })
         .collect()
@@ -522,7 +522,7 @@ fn no_match_reason(
             && let Some((k, v)) = labels
                 .map
                 .iter()
-                .find(|(k, v)| sel.map.get(*k).is_some_and(|s| s != *v))
+                .find(|(k, v)| sel.map.get(k).is_some_and(|s| s != *v))
         {
             let s = sel.map.get(k).map_or("", String::as_str);
             related.push((

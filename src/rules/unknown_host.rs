@@ -305,7 +305,7 @@ fn missing_hosts(object: &Object, out: &mut Vec<Diagnostic>) {
     for m in vs
         .http
         .iter()
-        .filter_map(|r| r.mirror.as_ref())
+        .filter_map(|r| r.mirror.as_deref())
         .chain(
             vs.http
                 .iter()

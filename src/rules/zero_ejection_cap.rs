@@ -129,15 +129,16 @@ pub(crate) fn outlier_clusters<'a>(
     if ports.is_empty() {
         ports.push(None);
     }
-    let top = dr.traffic_policy.as_ref();
+    let top = dr.traffic_policy.as_deref();
     let clusters = std::iter::once(None).chain(dr.subsets.iter().map(Some));
     let mut out: Vec<(&'a OutlierDetection, Vec<ClusterPods<'a>>)> = Vec::new();
     for subset in clusters {
-        let sub_policy: Option<&'a TrafficPolicy> = subset.and_then(|s| s.traffic_policy.as_ref());
+        let sub_policy: Option<&'a TrafficPolicy> =
+            subset.and_then(|s| s.traffic_policy.as_deref());
         let mut blocks: Vec<(&'a OutlierDetection, Option<i64>)> = Vec::new();
         for port in &ports {
             if let Some(od) =
-                cluster_field(top, sub_policy, *port, |p| p.outlier_detection.as_ref())
+                cluster_field(top, sub_policy, *port, |p| p.outlier_detection.as_deref())
                 && !blocks.iter().any(|(b, _)| std::ptr::eq(*b, od))
             {
                 let port_level = od.path.contains("/portLevelSettings/");
