@@ -201,7 +201,7 @@ pub fn check(inputs: &Inputs, opts: &Options) -> Result<Report, Error> {
     outcomes.sort_by(|a, b| a.0.path.cmp(&b.0.path));
 
     let mut summary = Summary::default();
-    let mut objects = Vec::new();
+    let mut objects = Vec::with_capacity(outcomes.iter().map(|(_, o)| o.objects.len()).sum());
     let mut diagnostics = Vec::new();
     let mut skipped = Vec::new();
     for (i, (mut file, outcome)) in outcomes.into_iter().enumerate() {

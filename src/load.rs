@@ -387,10 +387,48 @@ struct Receiver<'a> {
 
 enum Frame<'a> {
     Sequence,
-    Mapping {
-        expect_key: bool,
-        keys: HashMap<std::borrow::Cow<'a, str>, saphyr_parser::Span>,
-    },
+    Mapping { expect_key: bool, keys: Keys<'a> },
+}
+
+/// The keys seen so far in one mapping. Most mappings have a handful of keys, for
+/// which a linear scan beats hashing; large ones switch to a hash map.
+enum Keys<'a> {
+    Few(Vec<(std::borrow::Cow<'a, str>, saphyr_parser::Span)>),
+    Many(HashMap<std::borrow::Cow<'a, str>, saphyr_parser::Span>),
+}
+
+impl<'a> Keys<'a> {
+    const FEW: usize = 16;
+
+    /// Records `key`; returns where it was first seen when it is a repeat.
+    fn insert(
+        &mut self,
+        key: std::borrow::Cow<'a, str>,
+        span: saphyr_parser::Span,
+    ) -> Option<saphyr_parser::Span> {
+        match self {
+            Keys::Few(list) => {
+                if let Some((_, first)) = list.iter().find(|(k, _)| *k == key) {
+                    return Some(*first);
+                }
+                if list.len() < Self::FEW {
+                    list.push((key, span));
+                } else {
+                    let mut map: HashMap<_, _> = list.drain(..).collect();
+                    map.insert(key, span);
+                    *self = Keys::Many(map);
+                }
+                None
+            }
+            Keys::Many(map) => match map.get(key.as_ref()) {
+                Some(first) => Some(*first),
+                None => {
+                    map.insert(key, span);
+                    None
+                }
+            },
+        }
+    }
 }
 
 impl<'a> Receiver<'a> {
@@ -420,13 +458,9 @@ impl<'a> SpannedEventReceiver<'a> for Receiver<'a> {
                     expect_key: true,
                     keys,
                 }) = self.frames.last_mut()
+                    && let Some(first) = keys.insert(value.clone(), span)
                 {
-                    match keys.get(value.as_ref()) {
-                        Some(first) => self.duplicates.push((value.to_string(), *first, span)),
-                        None => {
-                            keys.insert(value.clone(), span);
-                        }
-                    }
+                    self.duplicates.push((value.to_string(), first, span));
                 }
                 self.node_done();
             }
@@ -434,7 +468,7 @@ impl<'a> SpannedEventReceiver<'a> for Receiver<'a> {
             Event::SequenceStart(..) => self.frames.push(Frame::Sequence),
             Event::MappingStart(..) => self.frames.push(Frame::Mapping {
                 expect_key: true,
-                keys: HashMap::new(),
+                keys: Keys::Few(Vec::new()),
             }),
             Event::SequenceEnd | Event::MappingEnd => {
                 self.frames.pop();
@@ -489,6 +523,19 @@ mod tests {
         assert_eq!(f.position(dup.first.start as usize).line, 3);
         assert_eq!(f.position(dup.second.start as usize).line, 4);
         assert_eq!(f.position(dup.second.start as usize).column, 3);
+    }
+
+    #[test]
+    fn duplicates_are_found_in_large_mappings_too() {
+        let mut text: String = (0..40).map(|i| format!("k{i}: {i}\n")).collect();
+        text.push_str("k7: again\nk39: again\n");
+        let f = file(&text);
+        let keys: Vec<String> = parse_file(&f)[0]
+            .duplicate_keys
+            .iter()
+            .map(|d| d.key.clone())
+            .collect();
+        assert_eq!(keys, vec!["k7", "k39"]);
     }
 
     #[test]

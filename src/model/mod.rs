@@ -250,21 +250,21 @@ pub enum Spec {
     /// networking.istio.io DestinationRule.
     DestinationRule(Box<DestinationRule>),
     /// networking.istio.io Gateway.
-    Gateway(Gateway),
+    Gateway(Box<Gateway>),
     /// networking.istio.io ServiceEntry.
-    ServiceEntry(ServiceEntry),
+    ServiceEntry(Box<ServiceEntry>),
     /// networking.istio.io Sidecar.
-    Sidecar(Sidecar),
+    Sidecar(Box<Sidecar>),
     /// core/v1 Service.
-    Service(Service),
+    Service(Box<Service>),
     /// A workload controller or bare Pod.
-    Workload(Workload),
+    Workload(Box<Workload>),
     /// autoscaling HorizontalPodAutoscaler.
-    Autoscaler(Autoscaler),
+    Autoscaler(Box<Autoscaler>),
     /// core/v1 Namespace.
     Namespace,
     /// The mesh configuration (ConfigMap `istio` in the root namespace).
-    MeshConfig(MeshConfig),
+    MeshConfig(Box<MeshConfig>),
     /// Any other Kubernetes object: identity only.
     Other,
 }
@@ -477,17 +477,21 @@ pub fn read_object(
         ("networking.istio.io", "DestinationRule") => {
             Spec::DestinationRule(Box::new(istio::destination_rule(s, &meta)))
         }
-        ("networking.istio.io", "Gateway") => Spec::Gateway(istio::gateway(s, &meta)),
+        ("networking.istio.io", "Gateway") => Spec::Gateway(Box::new(istio::gateway(s, &meta))),
         ("networking.istio.io", "ServiceEntry") => {
-            Spec::ServiceEntry(istio::service_entry(s, &meta))
+            Spec::ServiceEntry(Box::new(istio::service_entry(s, &meta)))
         }
-        ("networking.istio.io", "Sidecar") => Spec::Sidecar(istio::sidecar(s, &meta)),
-        ("", "Service") => Spec::Service(kube::service(s, &meta)),
+        ("networking.istio.io", "Sidecar") => Spec::Sidecar(Box::new(istio::sidecar(s, &meta))),
+        ("", "Service") => Spec::Service(Box::new(kube::service(s, &meta))),
         ("", "Namespace") => Spec::Namespace,
-        ("", "ConfigMap") => kube::mesh_config(node, &meta).map_or(Spec::Other, Spec::MeshConfig),
-        ("autoscaling", "HorizontalPodAutoscaler") => Spec::Autoscaler(kube::autoscaler(s)),
+        ("", "ConfigMap") => {
+            kube::mesh_config(node, &meta).map_or(Spec::Other, |m| Spec::MeshConfig(Box::new(m)))
+        }
+        ("autoscaling", "HorizontalPodAutoscaler") => {
+            Spec::Autoscaler(Box::new(kube::autoscaler(s)))
+        }
         (group, kind) => match kube::workload(node, group, kind) {
-            Some(w) => Spec::Workload(w),
+            Some(w) => Spec::Workload(Box::new(w)),
             None => Spec::Other,
         },
     };
