@@ -160,19 +160,16 @@ fn main() -> ExitCode {
         },
         Command::Rules { format, .. } => {
             let all = rules::all();
-            print!(
-                "{}",
-                match format {
-                    ListFormat::Text => docs::list_text(all),
-                    ListFormat::Json => docs::list_json(all),
-                    ListFormat::Markdown => docs::list_markdown(all),
-                }
-            );
+            print_stdout(&match format {
+                ListFormat::Text => docs::list_text(all),
+                ListFormat::Json => docs::list_json(all),
+                ListFormat::Markdown => docs::list_markdown(all),
+            });
             ExitCode::SUCCESS
         }
         Command::Rule { name } => match rules::find(&name) {
             Some(rule) => {
-                print!("{}", docs::page(rule.meta()));
+                print_stdout(&docs::page(rule.meta()));
                 ExitCode::SUCCESS
             }
             None => {
@@ -433,6 +430,13 @@ fn write_job_summary(report: &Report, ctx: &RenderContext) {
             PathBuf::from(path).display()
         );
     }
+}
+
+/// Writes to stdout; a closed pipe (`meshvet rules | head`) is not worth a panic.
+fn print_stdout(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
 }
 
 fn terminal_width() -> Option<usize> {
