@@ -485,3 +485,30 @@ fn sarif_keeps_the_most_severe_results_under_the_cap() {
         "warning"
     );
 }
+
+#[test]
+fn github_summary_is_capped_with_a_note() {
+    use meshvet::report::github;
+    use meshvet::report::paths::RepoPaths;
+    let inputs = meshvet::Inputs {
+        paths: vec![root().join("testdata/example-repo")],
+        stdin: None,
+    };
+    let opts = meshvet::Options {
+        cwd: Some(root()),
+        ..meshvet::Options::default()
+    };
+    let report = meshvet::check(&inputs, &opts).expect("check");
+    let limit = 3000;
+    let text = github::summary(
+        &report,
+        &github::GithubOptions {
+            paths: RepoPaths::discover(None, &root()),
+            docs_base: meshvet::DOCS_BASE.to_owned(),
+            blob_base: None,
+            summary_limit: limit,
+        },
+    );
+    assert!(text.len() <= limit, "{} bytes", text.len());
+    assert!(text.contains("of 6 findings"), "{text}");
+}
