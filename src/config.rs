@@ -13,6 +13,7 @@
 //! external-hosts:               # hosts that exist outside these files
 //!   - "*.googleapis.com"
 //! retry-storm-min-attempts: 2
+//! docs-url: https://example.org/meshvet/rules/   # base URL of the rule pages
 //! ```
 //! Command-line options win over the file.
 
@@ -83,6 +84,8 @@ pub struct Config {
     pub external_hosts: Vec<String>,
     /// `retry-storm-min-attempts`.
     pub retry_storm_min_attempts: Option<i64>,
+    /// `docs-url`: base URL of the rule pages.
+    pub docs_url: Option<String>,
 }
 
 /// A configuration file that cannot be used.
@@ -108,6 +111,7 @@ const KEYS: &[&str] = &[
     "istio-version",
     "external-hosts",
     "retry-storm-min-attempts",
+    "docs-url",
 ];
 
 /// Finds `.meshvet.yaml` in `start` (or its folder, for a file) or any parent.
@@ -239,6 +243,7 @@ pub fn parse(name: &str, text: &str) -> Result<Config, ConfigError> {
                         )
                     })?);
             }
+            "docs-url" => config.docs_url = Some(string(v, key)?),
             other => {
                 let hint = crate::text::closest(other, KEYS.iter().copied())
                     .map(|c| format!(" (did you mean `{c}`?)"))

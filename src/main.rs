@@ -12,7 +12,8 @@ use std::time::Instant;
 use clap::{Parser, Subcommand, ValueEnum};
 
 use meshvet::config::{self, Config, FailOn, RuleLevel};
-use meshvet::report::{Report, human, json};
+use meshvet::report::paths::RepoPaths;
+use meshvet::report::{Report, github, gitlab, human, json, junit, sarif};
 use meshvet::{Inputs, Options, docs, rules};
 
 #[derive(Parser)]
@@ -29,7 +30,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Analyse manifests under the given paths ("-" reads one YAML stream from stdin).
-    Check(CheckArgs),
+    Check(Box<CheckArgs>),
     /// List every rule.
     Rules {
         /// Output format.
@@ -51,12 +52,20 @@ struct CheckArgs {
     /// Files or directories to analyse; "-" reads stdin.
     #[arg(default_value = ".")]
     paths: Vec<PathBuf>,
-    /// Report format.
-    #[arg(long, value_enum, default_value_t = Format::Human)]
-    format: Format,
-    /// Write the report to this file instead of stdout.
-    #[arg(long, short)]
-    output: Option<PathBuf>,
+    /// Report format (default human). Repeat it, each with an --output, to write
+    /// several reports from one run; at most one format goes to stdout.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    format: Vec<Format>,
+    /// Write the report to this file instead of stdout ("-" is stdout). The i-th
+    /// --output belongs to the i-th --format.
+    #[arg(long, short, value_name = "FILE")]
+    output: Vec<PathBuf>,
+    /// Analyse every path, but report only findings whose file is one of these.
+    #[arg(long, num_args = 1.., value_name = "PATH")]
+    report_only: Option<Vec<PathBuf>>,
+    /// Base URL of the rule pages (default: the repository's `rules/` folder).
+    #[arg(long, value_name = "URL")]
+    docs_url: Option<String>,
     /// Exit 1 when a finding has at least this severity.
     #[arg(long, value_parser = ["error", "warning", "info", "never"])]
     fail_on: Option<String>,
@@ -89,10 +98,27 @@ struct CheckArgs {
     color: ColorChoice,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
+    /// For people: source excerpts with carets, help and links.
     Human,
+    /// meshvet's JSON, format version 1.
     Json,
+    /// SARIF 2.1.0, for GitHub code scanning and SARIF viewers.
+    Sarif,
+    /// GitHub Actions workflow commands (annotations), plus a job summary.
+    Github,
+    /// JUnit XML, for GitLab test reports and Jenkins.
+    Junit,
+    /// GitLab Code Quality JSON.
+    Gitlab,
+}
+
+/// Where one rendering goes.
+struct Target {
+    format: Format,
+    /// `None` for stdout.
+    file: Option<PathBuf>,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -112,7 +138,7 @@ enum ColorChoice {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Check(args) => match run_check(args) {
+        Command::Check(args) => match run_check(*args) {
             Ok(code) => code,
             Err(message) => {
                 eprintln!("meshvet: error: {message}");
@@ -134,19 +160,16 @@ fn main() -> ExitCode {
         },
         Command::Rules { format, .. } => {
             let all = rules::all();
-            print!(
-                "{}",
-                match format {
-                    ListFormat::Text => docs::list_text(all),
-                    ListFormat::Json => docs::list_json(all),
-                    ListFormat::Markdown => docs::list_markdown(all),
-                }
-            );
+            print_stdout(&match format {
+                ListFormat::Text => docs::list_text(all),
+                ListFormat::Json => docs::list_json(all),
+                ListFormat::Markdown => docs::list_markdown(all),
+            });
             ExitCode::SUCCESS
         }
         Command::Rule { name } => match rules::find(&name) {
             Some(rule) => {
-                print!("{}", docs::page(rule.meta()));
+                print_stdout(&docs::page(rule.meta()));
                 ExitCode::SUCCESS
             }
             None => {
@@ -163,7 +186,10 @@ fn main() -> ExitCode {
 }
 
 fn run_check(args: CheckArgs) -> Result<ExitCode, String> {
+    let targets = plan_outputs(&args)?;
     let config = load_config(&args)?;
+    let cwd =
+        std::env::current_dir().map_err(|e| format!("cannot read the current directory: {e}"))?;
     let mut opts = Options::default();
     if let Some(ns) = args.namespace.clone().or(config.namespace.clone()) {
         opts.settings.default_namespace = ns;
@@ -214,9 +240,30 @@ fn run_check(args: CheckArgs) -> Result<ExitCode, String> {
     }
 
     let mut report = meshvet::check(&inputs, &opts).map_err(|e| e.to_string())?;
+    if let Some(files) = &args.report_only {
+        report.retain_files(files, &cwd);
+    }
     let started = Instant::now();
-    let rendered = render(&report, &args);
-    write_output(&args, &rendered)?;
+    let mut docs_base = args
+        .docs_url
+        .clone()
+        .or(config.docs_url.clone())
+        .unwrap_or_else(|| meshvet::DOCS_BASE.to_owned());
+    if !docs_base.ends_with('/') {
+        docs_base.push('/');
+    }
+    let ctx = RenderContext {
+        paths: RepoPaths::discover(inputs.paths.first().map(PathBuf::as_path), &cwd),
+        docs_base,
+        color: args.color,
+    };
+    for target in &targets {
+        let rendered = render(&report, target, &ctx);
+        write_output(target, &rendered)?;
+    }
+    if targets.iter().any(|t| t.format == Format::Github) {
+        write_job_summary(&report, &ctx);
+    }
     report.timings.render = started.elapsed();
     if args.timings {
         eprint!("{}", report.timings.render(&report.summary));
@@ -252,13 +299,89 @@ fn load_config(args: &CheckArgs) -> Result<Config, String> {
     }
 }
 
-fn render(report: &Report, args: &CheckArgs) -> String {
-    match args.format {
+/// Checks `--format`/`--output` pairs: the i-th output belongs to the i-th format,
+/// and at most one report goes to stdout.
+fn plan_outputs(args: &CheckArgs) -> Result<Vec<Target>, String> {
+    let formats = if args.format.is_empty() {
+        vec![Format::Human]
+    } else {
+        args.format.clone()
+    };
+    if args.output.len() > formats.len() {
+        return Err(format!(
+            "{} --output given but only {} --format; the i-th --output belongs to the i-th --format",
+            args.output.len(),
+            formats.len()
+        ));
+    }
+    let targets: Vec<Target> = formats
+        .into_iter()
+        .enumerate()
+        .map(|(i, format)| Target {
+            format,
+            file: args.output.get(i).filter(|p| p.as_os_str() != "-").cloned(),
+        })
+        .collect();
+    let to_stdout = targets.iter().filter(|t| t.file.is_none()).count();
+    if to_stdout > 1 {
+        return Err(format!(
+            "{to_stdout} reports would go to stdout; give every --format but one its own --output FILE"
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for file in targets.iter().filter_map(|t| t.file.as_ref()) {
+        if !seen.insert(file) {
+            return Err(format!(
+                "two reports would be written to {}",
+                file.display()
+            ));
+        }
+    }
+    Ok(targets)
+}
+
+/// What every renderer may need beyond the report.
+struct RenderContext {
+    paths: RepoPaths,
+    docs_base: String,
+    color: ColorChoice,
+}
+
+fn render(report: &Report, target: &Target, ctx: &RenderContext) -> String {
+    match target.format {
         Format::Json => json::render(report),
+        Format::Sarif => {
+            let out = sarif::render(
+                report,
+                &sarif::SarifOptions {
+                    paths: ctx.paths.clone(),
+                    docs_base: ctx.docs_base.clone(),
+                    max_results: sarif::GITHUB_MAX_RESULTS,
+                },
+            );
+            for note in &out.notes {
+                eprintln!("meshvet: note: {note}");
+            }
+            out.text
+        }
+        Format::Github => github::render(report, &github_options(ctx)),
+        Format::Junit => junit::render(
+            report,
+            &junit::JunitOptions {
+                paths: ctx.paths.clone(),
+                docs_base: ctx.docs_base.clone(),
+            },
+        ),
+        Format::Gitlab => gitlab::render(
+            report,
+            &gitlab::GitlabOptions {
+                paths: ctx.paths.clone(),
+            },
+        ),
         Format::Human => {
-            let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+            let to_terminal = target.file.is_none() && std::io::stdout().is_terminal();
             let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-            let color = match args.color {
+            let color = match ctx.color {
                 ColorChoice::Always => true,
                 ColorChoice::Never => false,
                 ColorChoice::Auto => to_terminal && !no_color,
@@ -273,19 +396,55 @@ fn render(report: &Report, args: &CheckArgs) -> String {
                 &human::HumanOptions {
                     color,
                     width,
-                    ..human::HumanOptions::default()
+                    docs_base: ctx.docs_base.clone(),
                 },
             )
         }
     }
 }
 
+fn github_options(ctx: &RenderContext) -> github::GithubOptions {
+    github::GithubOptions {
+        paths: ctx.paths.clone(),
+        docs_base: ctx.docs_base.clone(),
+        blob_base: github::GithubOptions::blob_base_from_env(),
+        summary_limit: github::SUMMARY_LIMIT,
+    }
+}
+
+/// Appends the Markdown job summary to `$GITHUB_STEP_SUMMARY` when it is set. A
+/// failure is reported on stderr but does not fail the run.
+fn write_job_summary(report: &Report, ctx: &RenderContext) {
+    let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY").filter(|p| !p.is_empty()) else {
+        return;
+    };
+    let text = github::summary(report, &github_options(ctx));
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(&path)
+        .and_then(|mut f| f.write_all(text.as_bytes()));
+    if let Err(e) = written {
+        eprintln!(
+            "meshvet: warning: cannot write the job summary to {}: {e}",
+            PathBuf::from(path).display()
+        );
+    }
+}
+
+/// Writes to stdout; a closed pipe (`meshvet rules | head`) is not worth a panic.
+fn print_stdout(text: &str) {
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes());
+    let _ = out.flush();
+}
+
 fn terminal_width() -> Option<usize> {
     std::env::var("COLUMNS").ok()?.parse().ok()
 }
 
-fn write_output(args: &CheckArgs, text: &str) -> Result<(), String> {
-    match &args.output {
+fn write_output(target: &Target, text: &str) -> Result<(), String> {
+    match &target.file {
         Some(path) => {
             std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
         }

@@ -1,8 +1,14 @@
-//! The outcome of a run and its renderings: human (miette) and JSON.
+//! The outcome of a run and its renderings: human (miette), JSON, SARIF, GitHub
+//! workflow commands and job summary, JUnit XML and GitLab Code Quality.
 
 mod diagnostic;
+pub mod github;
+pub mod gitlab;
 pub mod human;
 pub mod json;
+pub mod junit;
+pub mod paths;
+pub mod sarif;
 
 use std::time::Duration;
 
@@ -140,6 +146,30 @@ impl Report {
         keyed.sort_by(|a, b| a.0.cmp(&b.0));
         keyed.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
         self.diagnostics = keyed.into_iter().map(|(_, d)| d).collect();
+        self.summary.errors = self.count(Severity::Error);
+        self.summary.warnings = self.count(Severity::Warning);
+        self.summary.infos = self.count(Severity::Info);
+    }
+
+    /// Keeps only the diagnostics whose primary file is one of `files`, and
+    /// recounts. Both sides are compared as absolute paths (relative ones are
+    /// taken from `cwd`), with symlinks resolved when the file exists, so
+    /// `./a.yaml`, `a.yaml` and `/repo/a.yaml` name the same file.
+    pub fn retain_files(&mut self, files: &[std::path::PathBuf], cwd: &std::path::Path) {
+        let wanted: std::collections::HashSet<std::path::PathBuf> = files
+            .iter()
+            .map(|p| paths::canonical(&cwd.join(p)))
+            .collect();
+        let keep: Vec<bool> = self
+            .files
+            .iter()
+            .map(|f| wanted.contains(&paths::canonical(&cwd.join(&f.path))))
+            .collect();
+        self.diagnostics.retain(|d| {
+            keep.get(d.location.file.0 as usize)
+                .copied()
+                .unwrap_or(false)
+        });
         self.summary.errors = self.count(Severity::Error);
         self.summary.warnings = self.count(Severity::Warning);
         self.summary.infos = self.count(Severity::Info);
