@@ -257,15 +257,23 @@ pub fn check(inputs: &Inputs, opts: &Options) -> Result<Report, Error> {
     timings.index = started.elapsed();
 
     let started = Instant::now();
-    let graph: Vec<Vec<Diagnostic>> = rules
+    let graph: Vec<(Vec<Diagnostic>, Duration)> = rules
         .par_iter()
         .map(|rule| {
+            let started = Instant::now();
             let mut out = Vec::new();
             rule.check_graph(&index, &mut out);
-            out
+            (out, started.elapsed())
         })
         .collect();
-    diagnostics.extend(graph.into_iter().flatten());
+    let mut slowest: Vec<(&'static str, Duration)> = Vec::new();
+    for (rule, (found, took)) in rules.iter().zip(graph) {
+        diagnostics.extend(found);
+        slowest.push((rule.meta().name, took));
+    }
+    slowest.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    slowest.truncate(5);
+    timings.slowest_graph_rules = slowest;
     timings.graph_rules = started.elapsed();
     for d in &mut diagnostics {
         if let Some((_, s)) = opts.severity.iter().find(|(n, _)| n == d.rule) {

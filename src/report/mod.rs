@@ -59,6 +59,8 @@ pub struct Timings {
     pub index: Duration,
     /// Cross-object rules.
     pub graph_rules: Duration,
+    /// The graph rules that took longest, with their time.
+    pub slowest_graph_rules: Vec<(&'static str, Duration)>,
     /// Rendering the report (filled in by the caller that renders).
     pub render: Duration,
     /// Bytes of YAML read.
@@ -74,7 +76,7 @@ impl Timings {
             if s > 0.0 { mb / s } else { 0.0 }
         };
         let total = self.discover + self.read_parse + self.index + self.graph_rules + self.render;
-        format!(
+        let mut out = format!(
             "timings:\n  discover      {:>9.3} s  {} files ({} skipped)\n  read+parse    {:>9.3} s  {} documents, {:.2} MB, {:.1} MB/s\n    per-object  {:>9.3} s  {} objects (CPU time across threads)\n  index         {:>9.3} s\n  graph rules   {:>9.3} s\n  render        {:>9.3} s\n  total         {:>9.3} s  {:.1} MB/s\n",
             self.discover.as_secs_f64(),
             summary.files + summary.skipped,
@@ -90,7 +92,14 @@ impl Timings {
             self.render.as_secs_f64(),
             total.as_secs_f64(),
             rate(total),
-        )
+        );
+        if !self.slowest_graph_rules.is_empty() {
+            out.push_str("  slowest graph rules:\n");
+        }
+        for (name, took) in &self.slowest_graph_rules {
+            out.push_str(&format!("    {name:<28}{:>9.3} s\n", took.as_secs_f64()));
+        }
+        out
     }
 }
 
