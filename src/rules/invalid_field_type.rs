@@ -117,6 +117,22 @@ fn help(f: &Finding<'_>, expected: Ty, found: Found) -> String {
             Some(k) => format!("Write a list, even for one value: `{k}: [{text}]`."),
             None => format!("Write a list, even for one value: `[{text}]`."),
         },
+        (Ty::String | Ty::IntOrString, Found::Mapping)
+            if f.node.entries().count() == 1
+                && f.node.entries().all(|(k, v)| {
+                    v.is_null() && k.scalar_text().is_some_and(|t| t.ends_with(':'))
+                }) =>
+        {
+            let k = f
+                .node
+                .entries()
+                .next()
+                .and_then(|(k, _)| k.scalar_text())
+                .unwrap_or("");
+            format!(
+                "Quote the value (`\"{k}:\"`): YAML reads a `:` right before `]`, `}}` or `,` as a key separator, which makes this a mapping."
+            )
+        }
         (Ty::Array, Found::Mapping) => {
             "Write a list of mappings: start the mapping with `- `.".to_owned()
         }

@@ -16,7 +16,8 @@ declare_rule! {
     /// letter); an Istio Gateway name a DNS-1123 label too (Istio's webhook
     /// rejects dots there); RBAC names may hold any character but `/` and `%`;
     /// every other name must be a DNS-1123 subdomain (labels as above joined by
-    /// dots, at most 253 characters). Values with template placeholders (`$`,
+    /// dots, at most 253 characters; as Kubernetes checks it, a part between
+    /// dots may be longer than 63 characters). Values with template placeholders (`$`,
     /// `{{`, `<...>`) are left alone, and so are objects without `metadata` of
     /// kinds meshvet does not know (client-side configuration files such as a
     /// kind or kubeadm config).
@@ -271,9 +272,6 @@ fn check(value: &str, syntax: Syntax) -> Option<String> {
         let alnum = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
         if label.is_empty() {
             return Some("has an empty part between dots".to_owned());
-        }
-        if syntax == Syntax::Subdomain && label.len() > 63 {
-            return Some(format!("has a part longer than 63 characters (`{label}`)"));
         }
         if !alnum(label.chars().next()) {
             return Some("does not start with a letter or digit".to_owned());
