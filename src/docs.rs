@@ -44,6 +44,10 @@ pub fn list_text(rules: &[&'static dyn Rule]) -> String {
             m.summary()
         ));
     }
+    out.push_str(&format!(
+        "\nSchema checks use the schema of {}.\n",
+        crate::schema::describe_source()
+    ));
     out
 }
 
@@ -93,7 +97,8 @@ pub fn page(meta: &RuleMeta) -> String {
 /// The index page `rules/README.md`.
 pub fn index_page(rules: &[&'static dyn Rule]) -> String {
     format!(
-        "# meshvet rules\n\nGenerated from the rules' doc comments by `meshvet rules --write-docs rules`; do not edit by hand.\n\n{}",
+        "# meshvet rules\n\nGenerated from the rules' doc comments by `meshvet rules --write-docs rules`; do not edit by hand.\n\nSchema checks use the schema of {}.\n\n{}",
+        crate::schema::describe_source(),
         list_markdown(rules)
     )
 }

@@ -18,6 +18,7 @@ pub mod model;
 pub mod report;
 pub mod retry;
 pub mod rules;
+pub mod schema;
 pub mod settings;
 pub mod source;
 pub mod text;
@@ -455,7 +456,7 @@ fn analyse_file(
                     };
                     for rule in rules
                         .iter()
-                        .filter(|r| r.meta().kinds.contains(&object.meta.kind.as_str()))
+                        .filter(|r| r.meta().applies_to(object.meta.kind.as_str()))
                     {
                         rule.check_object(&ctx, &mut outcome.diagnostics);
                     }

@@ -5,8 +5,10 @@
 //! with its tree, or the cross-namespace index — to diagnostics. Rules do no I/O,
 //! keep no state and print nothing.
 
+mod ambiguous_scalar;
 mod conflicting_destination_rules;
 mod conflicting_virtual_services;
+mod deprecated_field;
 mod duplicate_key;
 mod duplicate_object;
 mod duplicate_subset;
@@ -14,17 +16,23 @@ mod gateway_selector_no_workload;
 mod host_not_in_gateway;
 mod host_refs;
 mod ineffective_outlier_detection;
+mod invalid_enum;
+mod invalid_field_type;
 mod invalid_mirror;
+mod invalid_name;
 mod invalid_regex;
 mod missing_destination_port;
+mod missing_required_field;
 mod partially_qualified_host;
 mod per_try_timeout_ignored;
 mod retry_non_idempotent;
 mod retry_storm;
+mod schema_findings;
 mod short_host_wrong_namespace;
 mod subset_without_workloads;
 mod undeclared_subset;
 mod unknown_destination_port;
+mod unknown_field;
 mod unknown_gateway;
 mod unknown_host;
 mod unreachable_route;
@@ -41,17 +49,23 @@ use crate::report::{Diagnostic, Severity};
 use crate::settings::Settings;
 use crate::source::SourceFile;
 
+pub use ambiguous_scalar::AmbiguousScalar;
 pub use conflicting_destination_rules::ConflictingDestinationRules;
 pub use conflicting_virtual_services::ConflictingVirtualServices;
+pub use deprecated_field::DeprecatedField;
 pub use duplicate_key::DuplicateKey;
 pub use duplicate_object::DuplicateObject;
 pub use duplicate_subset::DuplicateSubset;
 pub use gateway_selector_no_workload::GatewaySelectorNoWorkload;
 pub use host_not_in_gateway::HostNotInGateway;
 pub use ineffective_outlier_detection::IneffectiveOutlierDetection;
+pub use invalid_enum::InvalidEnum;
+pub use invalid_field_type::InvalidFieldType;
 pub use invalid_mirror::InvalidMirror;
+pub use invalid_name::InvalidName;
 pub use invalid_regex::InvalidRegex;
 pub use missing_destination_port::MissingDestinationPort;
+pub use missing_required_field::MissingRequiredField;
 pub use partially_qualified_host::PartiallyQualifiedHost;
 pub use per_try_timeout_ignored::PerTryTimeoutIgnored;
 pub use retry_non_idempotent::RetryNonIdempotent;
@@ -60,6 +74,7 @@ pub use short_host_wrong_namespace::ShortHostWrongNamespace;
 pub use subset_without_workloads::SubsetWithoutWorkloads;
 pub use undeclared_subset::UndeclaredSubset;
 pub use unknown_destination_port::UnknownDestinationPort;
+pub use unknown_field::UnknownField;
 pub use unknown_gateway::UnknownGateway;
 pub use unknown_host::UnknownHost;
 pub use unreachable_route::UnreachableRoute;
@@ -67,6 +82,9 @@ pub use unreadable_file::UnreadableFile;
 pub use weight_sum::WeightSum;
 pub use yaml_syntax::YamlSyntax;
 pub use zero_ejection_cap::ZeroEjectionCap;
+
+/// The kind a rule lists (`kinds: [Any]`) to see every object.
+pub const ANY_KIND: &str = "Any";
 
 /// What every rule declares about itself.
 #[derive(Debug)]
@@ -88,6 +106,12 @@ pub struct RuleMeta {
 }
 
 impl RuleMeta {
+    /// True when the rule's per-object hook runs on objects of `kind`: a kind it
+    /// lists, or any kind when it lists [`ANY_KIND`].
+    pub fn applies_to(&self, kind: &str) -> bool {
+        self.kinds.iter().any(|k| *k == kind || *k == ANY_KIND)
+    }
+
     /// The documentation with the one leading space of each `///` line removed.
     pub fn documentation(&self) -> String {
         self.docs
@@ -196,17 +220,23 @@ pub trait Rule: Send + Sync {
 /// Every rule meshvet has, in name order.
 pub fn all() -> &'static [&'static dyn Rule] {
     static RULES: &[&dyn Rule] = &[
+        &AmbiguousScalar,
         &ConflictingDestinationRules,
         &ConflictingVirtualServices,
+        &DeprecatedField,
         &DuplicateKey,
         &DuplicateObject,
         &DuplicateSubset,
         &GatewaySelectorNoWorkload,
         &HostNotInGateway,
         &IneffectiveOutlierDetection,
+        &InvalidEnum,
+        &InvalidFieldType,
         &InvalidMirror,
+        &InvalidName,
         &InvalidRegex,
         &MissingDestinationPort,
+        &MissingRequiredField,
         &PartiallyQualifiedHost,
         &PerTryTimeoutIgnored,
         &RetryNonIdempotent,
@@ -215,6 +245,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &SubsetWithoutWorkloads,
         &UndeclaredSubset,
         &UnknownDestinationPort,
+        &UnknownField,
         &UnknownGateway,
         &UnknownHost,
         &UnreachableRoute,
