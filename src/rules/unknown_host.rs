@@ -2,9 +2,7 @@ use crate::declare_rule;
 use crate::index::Index;
 use crate::model::{Object, Spec};
 use crate::report::{Diagnostic, Severity};
-use crate::rules::host_refs::{
-    HostRef, HostStatus, Hosts, host_refs, is_generated, object_name, shown,
-};
+use crate::rules::host_refs::{HostRef, HostStatus, Hosts, host_refs, object_name, shown};
 use crate::rules::{Rule, RuleMeta};
 use crate::text::{backtick_list, closest};
 
@@ -20,7 +18,7 @@ declare_rule! {
     /// are used from (the namespaces it is exported to, and the namespace of each
     /// gateway it is bound to); a DestinationRule host to its own namespace (every
     /// namespace, for the root namespace). A route entry without any destination
-    /// host is flagged too.
+    /// host is `missing-required-field`'s finding, not this rule's.
     ///
     /// Severity follows what the analysed files can know. It is an error when
     /// the host's namespace is known (written in the object, in the host's full
@@ -108,13 +106,6 @@ impl Rule for UnknownHost {
                 _ => continue,
             };
             out.push(d.severity(severity));
-        }
-        for object in index.objects() {
-            if let Spec::VirtualService(_) = &object.spec
-                && !is_generated(object)
-            {
-                missing_hosts(object, out);
-            }
         }
     }
 }
@@ -278,52 +269,5 @@ fn export_list(object: &Object, entries: &[String]) -> String {
         "is exported to no namespace".to_owned()
     } else {
         format!("is exported only to {}", backtick_list(&names, "and"))
-    }
-}
-
-/// Route entries and mirrors that name no destination host at all.
-fn missing_hosts(object: &Object, out: &mut Vec<Diagnostic>) {
-    let Spec::VirtualService(vs) = &object.spec else {
-        return;
-    };
-    let meta = &object.meta;
-    let routes = vs
-        .http
-        .iter()
-        .flat_map(|r| r.route.iter())
-        .chain(vs.tcp.iter().flat_map(|r| r.route.iter()))
-        .chain(vs.tls.iter().flat_map(|r| r.route.iter()));
-    for route in routes.filter(|r| r.destination.host.is_none()) {
-        out.push(
-            Diagnostic::new(&UnknownHost::META, meta.file, route.span, "route entry has no destination host")
-                .label("no `destination.host`")
-                .help("Give the route entry a `destination` with a `host`: Istio rejects a route without one.")
-                .object(meta)
-                .path(route.path.clone()),
-        );
-    }
-    for m in vs
-        .http
-        .iter()
-        .filter_map(|r| r.mirror.as_deref())
-        .chain(
-            vs.http
-                .iter()
-                .flat_map(|r| r.mirrors.iter().map(|m| &m.destination)),
-        )
-        .filter(|m| m.host.is_none() && m.span != Default::default())
-    {
-        out.push(
-            Diagnostic::new(
-                &UnknownHost::META,
-                meta.file,
-                m.span,
-                "mirror destination has no host",
-            )
-            .label("no `host`")
-            .help("Give the mirror a `host`: Istio rejects a mirror without one.")
-            .object(meta)
-            .path(m.path.clone()),
-        );
     }
 }
