@@ -112,3 +112,31 @@ pub fn write_pages(dir: &std::path::Path, rules: &[&'static dyn Rule]) -> std::i
     }
     Ok(rules.len() + 1)
 }
+
+/// The rule table of the README (between its `rules:start`/`rules:end` markers).
+pub fn readme_table(rules: &[&'static dyn Rule]) -> String {
+    let mut out =
+        String::from("| Rule | Severity | Upstream | Flags |\n| --- | --- | --- | --- |\n");
+    for r in rules {
+        let m = r.meta();
+        let summary = m.summary();
+        let summary = summary.strip_prefix("Flags ").unwrap_or(&summary);
+        out.push_str(&format!(
+            "| [`{0}`](rules/{0}.md) | {1} | {2} | {3} |\n",
+            m.name,
+            m.severity.as_str(),
+            m.upstream.join(", "),
+            summary.replace('|', "\\|")
+        ));
+    }
+    out
+}
+
+/// Replaces the text between `<!-- rules:start -->` and `<!-- rules:end -->`.
+pub fn splice_readme_table(readme: &str, table: &str) -> Option<String> {
+    const START: &str = "<!-- rules:start -->\n";
+    const END: &str = "<!-- rules:end -->";
+    let i = readme.find(START)? + START.len();
+    let j = readme[i..].find(END)? + i;
+    Some(format!("{}{}{}", &readme[..i], table, &readme[j..]))
+}

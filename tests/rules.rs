@@ -227,3 +227,20 @@ fn rule_pages_are_current() {
         );
     }
 }
+
+#[test]
+fn readme_rule_table_is_current() {
+    let path = root().join("README.md");
+    let readme = std::fs::read_to_string(&path).expect("README.md");
+    let table = meshvet::docs::readme_table(rules::all());
+    let expected = meshvet::docs::splice_readme_table(&readme, &table)
+        .expect("README has the rules:start/rules:end markers");
+    if std::env::var_os("MESHVET_UPDATE_DOCS").is_some() {
+        std::fs::write(&path, &expected).expect("write README");
+        return;
+    }
+    assert!(
+        readme == expected,
+        "the README rule table is stale: run MESHVET_UPDATE_DOCS=1 cargo test --test rules"
+    );
+}
