@@ -104,7 +104,7 @@ fn human_report_ends_with_a_summary_line() {
     let out = meshvet(&["check", "testdata/example-repo"]);
     let text = stdout(&out);
     let last = text.lines().last().unwrap_or("");
-    assert!(last.starts_with("4 errors, 2 warnings in "), "{last}");
+    assert!(last.starts_with("6 errors, 4 warnings in "), "{last}");
     assert!(last.contains("objects)"), "{last}");
     assert!(
         text.contains("undeclared-subset (https://"),

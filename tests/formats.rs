@@ -431,7 +431,10 @@ fn junit_is_well_formed_enough() {
         text.matches("<testsuite ").count(),
         text.matches("</testsuite>").count()
     );
-    assert_eq!(text.matches("<failure ").count(), 6);
+    let json: serde_json::Value = serde_json::from_str(&stdout(&example("json"))).expect("json");
+    let findings = json["diagnostics"].as_array().map_or(0, Vec::len);
+    assert!(findings > 0);
+    assert_eq!(text.matches("<failure ").count(), findings);
     assert_eq!(text.matches("<skipped ").count(), 2, "the Helm templates");
 }
 
@@ -474,7 +477,7 @@ fn sarif_keeps_the_most_severe_results_under_the_cap() {
     );
     assert_eq!(out.notes.len(), 1);
     assert!(
-        out.notes[0].contains("3 most severe of 6"),
+        out.notes[0].contains(&format!("3 most severe of {}", report.diagnostics.len())),
         "{}",
         out.notes[0]
     );
@@ -517,5 +520,8 @@ fn github_summary_is_capped_with_a_note() {
         },
     );
     assert!(text.len() <= limit, "{} bytes", text.len());
-    assert!(text.contains("of 6 findings"), "{text}");
+    assert!(
+        text.contains(&format!("of {} findings", report.diagnostics.len())),
+        "{text}"
+    );
 }

@@ -284,13 +284,19 @@ fn check_route(ctx: &RouteCtx<'_>, dests: &[RouteDestination], out: &mut Vec<Dia
             suggestion.join(", ")
         ))
     } else {
-        ctx.diagnostic(
-            ctx.route_span(),
-            format!("{}/route", ctx.path),
-            format!("weights total `{total}`: {shares}"),
-        )
-        .label(format!("weights total {total}"))
-        .help(relative_help(dests, &names, &suggestion))
+        // Point at the first weight: the value the author wrote thinking of percent.
+        let (span, path) = dests
+            .iter()
+            .enumerate()
+            .find_map(|(i, d)| {
+                d.weight
+                    .as_ref()
+                    .map(|w| (w.span, format!("{}/route/{i}/weight", ctx.path)))
+            })
+            .unwrap_or_else(|| (ctx.route_span(), format!("{}/route", ctx.path)));
+        ctx.diagnostic(span, path, format!("weights total `{total}`: {shares}"))
+            .label(format!("weights total {total}"))
+            .help(relative_help(dests, &names, &suggestion))
     };
     for (dest, name) in dests.iter().zip(&names) {
         if let Some(w) = &dest.weight {
