@@ -23,6 +23,7 @@ mod invalid_mirror;
 mod invalid_regex;
 mod invalid_retry_on;
 mod invalid_service_entry;
+mod invalid_workload_selector;
 mod missing_destination_port;
 mod partially_qualified_host;
 mod per_try_timeout_ignored;
@@ -69,6 +70,7 @@ pub use invalid_mirror::InvalidMirror;
 pub use invalid_regex::InvalidRegex;
 pub use invalid_retry_on::InvalidRetryOn;
 pub use invalid_service_entry::InvalidServiceEntry;
+pub use invalid_workload_selector::InvalidWorkloadSelector;
 pub use missing_destination_port::MissingDestinationPort;
 pub use partially_qualified_host::PartiallyQualifiedHost;
 pub use per_try_timeout_ignored::PerTryTimeoutIgnored;
@@ -234,6 +236,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &InvalidRegex,
         &InvalidRetryOn,
         &InvalidServiceEntry,
+        &InvalidWorkloadSelector,
         &MissingDestinationPort,
         &PartiallyQualifiedHost,
         &PerTryTimeoutIgnored,
