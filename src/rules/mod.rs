@@ -12,23 +12,34 @@ mod deprecated_field;
 mod duplicate_key;
 mod duplicate_object;
 mod duplicate_subset;
+mod empty_virtual_service;
 mod gateway_selector_no_workload;
 mod host_not_in_gateway;
 mod host_refs;
 mod ineffective_outlier_detection;
+mod invalid_delegate;
+mod invalid_duration;
 mod invalid_enum;
+mod invalid_export_to;
 mod invalid_field_type;
+mod invalid_host;
 mod invalid_mirror;
 mod invalid_name;
 mod invalid_regex;
+mod invalid_retry_on;
+mod invalid_service_entry;
+mod invalid_workload_selector;
 mod missing_destination_port;
 mod missing_required_field;
 mod partially_qualified_host;
 mod per_try_timeout_ignored;
+mod retries_without_attempts;
 mod retry_non_idempotent;
 mod retry_storm;
 mod schema_findings;
 mod short_host_wrong_namespace;
+mod sni_host_not_in_hosts;
+mod spec_walk;
 mod subset_without_workloads;
 mod undeclared_subset;
 mod unknown_destination_port;
@@ -37,6 +48,7 @@ mod unknown_gateway;
 mod unknown_host;
 mod unreachable_route;
 mod unreadable_file;
+mod value_out_of_range;
 mod weight_sum;
 mod yaml_syntax;
 mod zero_ejection_cap;
@@ -56,21 +68,31 @@ pub use deprecated_field::DeprecatedField;
 pub use duplicate_key::DuplicateKey;
 pub use duplicate_object::DuplicateObject;
 pub use duplicate_subset::DuplicateSubset;
+pub use empty_virtual_service::EmptyVirtualService;
 pub use gateway_selector_no_workload::GatewaySelectorNoWorkload;
 pub use host_not_in_gateway::HostNotInGateway;
 pub use ineffective_outlier_detection::IneffectiveOutlierDetection;
+pub use invalid_delegate::InvalidDelegate;
+pub use invalid_duration::InvalidDuration;
 pub use invalid_enum::InvalidEnum;
+pub use invalid_export_to::InvalidExportTo;
 pub use invalid_field_type::InvalidFieldType;
+pub use invalid_host::InvalidHost;
 pub use invalid_mirror::InvalidMirror;
 pub use invalid_name::InvalidName;
 pub use invalid_regex::InvalidRegex;
+pub use invalid_retry_on::InvalidRetryOn;
+pub use invalid_service_entry::InvalidServiceEntry;
+pub use invalid_workload_selector::InvalidWorkloadSelector;
 pub use missing_destination_port::MissingDestinationPort;
 pub use missing_required_field::MissingRequiredField;
 pub use partially_qualified_host::PartiallyQualifiedHost;
 pub use per_try_timeout_ignored::PerTryTimeoutIgnored;
+pub use retries_without_attempts::RetriesWithoutAttempts;
 pub use retry_non_idempotent::RetryNonIdempotent;
 pub use retry_storm::RetryStorm;
 pub use short_host_wrong_namespace::ShortHostWrongNamespace;
+pub use sni_host_not_in_hosts::SniHostNotInHosts;
 pub use subset_without_workloads::SubsetWithoutWorkloads;
 pub use undeclared_subset::UndeclaredSubset;
 pub use unknown_destination_port::UnknownDestinationPort;
@@ -79,6 +101,7 @@ pub use unknown_gateway::UnknownGateway;
 pub use unknown_host::UnknownHost;
 pub use unreachable_route::UnreachableRoute;
 pub use unreadable_file::UnreadableFile;
+pub use value_out_of_range::ValueOutOfRange;
 pub use weight_sum::WeightSum;
 pub use yaml_syntax::YamlSyntax;
 pub use zero_ejection_cap::ZeroEjectionCap;
@@ -227,21 +250,31 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &DuplicateKey,
         &DuplicateObject,
         &DuplicateSubset,
+        &EmptyVirtualService,
         &GatewaySelectorNoWorkload,
         &HostNotInGateway,
         &IneffectiveOutlierDetection,
+        &InvalidDelegate,
+        &InvalidDuration,
         &InvalidEnum,
+        &InvalidExportTo,
         &InvalidFieldType,
+        &InvalidHost,
         &InvalidMirror,
         &InvalidName,
         &InvalidRegex,
+        &InvalidRetryOn,
+        &InvalidServiceEntry,
+        &InvalidWorkloadSelector,
         &MissingDestinationPort,
         &MissingRequiredField,
         &PartiallyQualifiedHost,
         &PerTryTimeoutIgnored,
+        &RetriesWithoutAttempts,
         &RetryNonIdempotent,
         &RetryStorm,
         &ShortHostWrongNamespace,
+        &SniHostNotInHosts,
         &SubsetWithoutWorkloads,
         &UndeclaredSubset,
         &UnknownDestinationPort,
@@ -250,6 +283,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &UnknownHost,
         &UnreachableRoute,
         &UnreadableFile,
+        &ValueOutOfRange,
         &WeightSum,
         &YamlSyntax,
         &ZeroEjectionCap,

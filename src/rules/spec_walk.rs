@@ -1,0 +1,236 @@
+//! Shared by the rules that re-check Istio's Go validation layer
+//! (`invalid-duration`, `invalid-host`, `value-out-of-range`, ...): walking a
+//! spec by field path while keeping the JSON pointer, and the name syntaxes
+//! Istio's validation uses (DNS-1123 labels, wildcard domains).
+
+use crate::model::node::Node;
+use crate::source::Span;
+
+/// One field found by [`visit`]: its value node and its JSON
+/// pointer (relative to the object).
+#[derive(Clone, Copy)]
+pub struct Field<'t, 'p> {
+    /// The value.
+    pub value: Node<'t>,
+    /// JSON pointer of the value.
+    pub pointer: &'p str,
+}
+
+/// Calls `f` for every field at `pattern` under `node`. The pattern is a dotted
+/// path of keys; a key ending in `[]` is a list whose every item is visited
+/// (`http[].retries.perTryTimeout`). `pointer` is the JSON pointer of `node`.
+pub fn visit<'t>(node: Node<'t>, pointer: &str, pattern: &str, f: &mut dyn FnMut(Field<'t, '_>)) {
+    let (segment, rest) = match pattern.split_once('.') {
+        Some((s, r)) => (s, Some(r)),
+        None => (pattern, None),
+    };
+    let (key, list) = match segment.strip_suffix("[]") {
+        Some(k) => (k, true),
+        None => (segment, false),
+    };
+    let Some(value) = node.get(key) else {
+        return;
+    };
+    let here = format!("{pointer}/{key}");
+    match (list, rest) {
+        (false, None) => f(Field {
+            value,
+            pointer: &here,
+        }),
+        (false, Some(rest)) => visit(value, &here, rest, f),
+        (true, rest) => {
+            for (i, item) in value.items().enumerate() {
+                let item_ptr = format!("{here}/{i}");
+                match rest {
+                    Some(rest) => visit(item, &item_ptr, rest, f),
+                    None => f(Field {
+                        value: item,
+                        pointer: &item_ptr,
+                    }),
+                }
+            }
+        }
+    }
+}
+
+/// True for a DNS-1123 label as Istio checks it: 1–63 characters, letters,
+/// digits and `-`, starting and ending with a letter or digit. Istio's check
+/// accepts upper-case letters.
+pub fn is_dns1123_label(s: &str) -> bool {
+    let b = s.as_bytes();
+    !b.is_empty()
+        && b.len() <= 63
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+        && b[0] != b'-'
+        && b[b.len() - 1] != b'-'
+}
+
+/// Why a host is not a valid (wildcard) domain for Istio, or `None` when it is.
+///
+/// This is Istio's `ValidateWildcardDomain`: at most 255 characters; the first
+/// label may be `*`, or a label prefixed by `*` or `*-`; every other label a
+/// DNS-1123 label; the last label may be empty (a trailing dot) but not all
+/// digits. Short names (`reviews`) are valid.
+pub fn wildcard_domain_problem(host: &str) -> Option<String> {
+    if host.is_empty() {
+        return Some("it is empty".to_owned());
+    }
+    if host.len() > 255 {
+        return Some(format!(
+            "it has {} characters, more than DNS allows (255)",
+            host.len()
+        ));
+    }
+    if let Some(p) = shape_problem(host) {
+        return Some(p);
+    }
+    let (first, rest) = match host.split_once('.') {
+        Some((f, r)) => (f, Some(r)),
+        None => (host, None),
+    };
+    let first_ok = first == "*"
+        || first
+            .strip_prefix("*-")
+            .or_else(|| first.strip_prefix('*'))
+            .is_some_and(|l| is_dns1123_label(l) && first.len() <= 63)
+        || is_dns1123_label(first);
+    if !first_ok {
+        return Some(label_problem(first, true));
+    }
+    rest.and_then(dns_labels_problem)
+}
+
+/// Why a dotted name's labels are not DNS-1123 labels (Istio's
+/// `validateDNS1123Labels`), or `None`.
+pub fn dns_labels_problem(domain: &str) -> Option<String> {
+    let parts: Vec<&str> = domain.split('.').collect();
+    let last = parts.last().copied().unwrap_or("");
+    if !last.is_empty() && last.bytes().all(|c| c.is_ascii_digit()) {
+        return Some(format!("its top-level label `{last}` is all digits"));
+    }
+    for (i, label) in parts.iter().enumerate() {
+        if i == parts.len() - 1 && label.is_empty() {
+            return None;
+        }
+        if !is_dns1123_label(label) {
+            return Some(label_problem(label, false));
+        }
+    }
+    None
+}
+
+/// Problems that are easier to explain than "label invalid": a scheme, a port,
+/// a path, spaces.
+fn shape_problem(host: &str) -> Option<String> {
+    if let Some((scheme, _)) = host.split_once("://") {
+        return Some(format!(
+            "it has a URL scheme (`{scheme}://`): a host is a name only"
+        ));
+    }
+    if host.contains('/') {
+        return Some("it has a `/`: a host is a name only, without a path".to_owned());
+    }
+    if let Some((_, port)) = host.rsplit_once(':')
+        && !port.is_empty()
+        && port.bytes().all(|c| c.is_ascii_digit())
+        && !host.contains("::")
+    {
+        return Some(format!(
+            "it has a port (`:{port}`): ports are set in `port`, not in the host"
+        ));
+    }
+    if host.chars().any(char::is_whitespace) {
+        return Some("it contains whitespace".to_owned());
+    }
+    None
+}
+
+fn label_problem(label: &str, first: bool) -> String {
+    if label.is_empty() {
+        return "it has an empty label (two dots in a row, or a leading dot)".to_owned();
+    }
+    if label.contains('*') {
+        return if first {
+            format!(
+                "its first label `{label}` has a `*` that is not at its start: a wildcard is `*` or a leading `*` only"
+            )
+        } else {
+            format!(
+                "label `{label}` has a `*`: a wildcard is allowed only in the first label (`*.example.com`)"
+            )
+        };
+    }
+    if label.len() > 63 {
+        return format!(
+            "label `{}…` has {} characters, more than DNS allows (63)",
+            &label[..label.char_indices().nth(20).map_or(label.len(), |(i, _)| i)],
+            label.len()
+        );
+    }
+    if let Some(c) = label
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || *c == '-'))
+    {
+        return format!("label `{label}` contains `{c}`: only letters, digits and `-` are allowed");
+    }
+    format!("label `{label}` starts or ends with `-`")
+}
+
+/// The span of `text[start..end]` inside a scalar, when the scalar is written
+/// without escapes (plain, or quoted with nothing to unescape); otherwise the
+/// whole scalar.
+pub fn sub_span(value: Node<'_>, start: usize, end: usize) -> Span {
+    let whole = value.span();
+    let Some(text) = value.scalar_text() else {
+        return whole;
+    };
+    let offset = if whole.len() == text.len() {
+        0
+    } else if whole.len() == text.len() + 2 {
+        1
+    } else {
+        return whole;
+    };
+    let base = whole.start as usize + offset;
+    Span::new(
+        base + start,
+        base + end.max(start + 1).min(text.len().max(1)),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wildcard_domains_as_istio_reads_them() {
+        for ok in [
+            "reviews",
+            "reviews.shop.svc.cluster.local",
+            "*",
+            "*.example.com",
+            "*foo.example.com",
+            "*-foo.example.com",
+            "Example.COM",
+            "istio.io.",
+            "10.0.0.1.nip.io",
+        ] {
+            assert_eq!(wildcard_domain_problem(ok), None, "{ok}");
+        }
+        for bad in [
+            "",
+            "http://example.com",
+            "example.com:8080",
+            "example.com/path",
+            "a.*.example.com",
+            "foo*.example.com",
+            "a..b",
+            "under_score.example.com",
+            "-a.example.com",
+            "example.123",
+            "a b",
+        ] {
+            assert!(wildcard_domain_problem(bad).is_some(), "{bad}");
+        }
+    }
+}
