@@ -66,23 +66,29 @@ pub fn layout(kustomizations: &[(PathBuf, Kustomization)]) -> Layout {
 }
 
 fn walk(
-    dir: &Path,
+    root: &Path,
     outer: Option<&str>,
     by_dir: &HashMap<PathBuf, &Kustomization>,
     seen: &mut HashSet<PathBuf>,
     namespaces: &mut HashMap<PathBuf, String>,
 ) {
-    if !seen.insert(dir.to_path_buf()) {
-        return;
-    }
-    let Some(k) = by_dir.get(dir) else { return };
-    let ns = outer.or(k.namespace.as_deref());
-    for r in &k.resources {
-        let target = normalize(&dir.join(r));
-        if by_dir.contains_key(&target) {
-            walk(&target, ns, by_dir, seen, namespaces);
-        } else if let Some(ns) = ns {
-            namespaces.entry(target).or_insert_with(|| ns.to_owned());
+    // An explicit stack: a chain of thousands of kustomizations must not
+    // exhaust the thread's stack.
+    let mut stack: Vec<(PathBuf, Option<String>)> =
+        vec![(root.to_path_buf(), outer.map(str::to_owned))];
+    while let Some((dir, outer)) = stack.pop() {
+        if !seen.insert(dir.clone()) {
+            continue;
+        }
+        let Some(k) = by_dir.get(&dir) else { continue };
+        let ns = outer.or_else(|| k.namespace.clone());
+        for r in &k.resources {
+            let target = normalize(&dir.join(r));
+            if by_dir.contains_key(&target) {
+                stack.push((target, ns.clone()));
+            } else if let Some(ns) = &ns {
+                namespaces.entry(target).or_insert_with(|| ns.clone());
+            }
         }
     }
 }

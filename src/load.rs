@@ -262,21 +262,37 @@ fn parse_segment(file: &SourceFile, segment: Segment) -> Vec<ParsedDocument<'_>>
         loader,
         frames: Vec::new(),
         duplicates: Vec::new(),
-        too_deep: None,
+        anchors: HashMap::new(),
+        expanded: 0,
+        refused: None,
     };
+    // Pull events in a flat loop rather than `Parser::load`, which recurses once
+    // per nesting level: the receiver can then stop a hostile document early.
     let mut parser = Parser::new_from_str(text);
-    let parse_result = parser.load(&mut recv, true);
+    let mut parse_result = Ok(());
+    for next in &mut parser {
+        match next {
+            Ok((ev, span)) => {
+                let end = ev == Event::StreamEnd;
+                recv.on_event(ev, span);
+                if end || recv.refused.is_some() {
+                    break;
+                }
+            }
+            Err(e) => {
+                parse_result = Err(e);
+                break;
+            }
+        }
+    }
     let Receiver {
         loader,
         duplicates,
-        too_deep,
+        refused,
         ..
     } = recv;
-    let error = match (too_deep, parse_result, loader.error()) {
-        (Some(mark), _, _) => Some(ScanError::new_str(
-            mark,
-            "collections nested more than 256 levels deep",
-        )),
+    let error = match (refused, parse_result, loader.error()) {
+        (Some((mark, why)), _, _) => Some(ScanError::new_str(mark, why)),
         (None, Err(e), _) => Some(e),
         (None, Ok(()), Some(e)) => Some(e.clone()),
         (None, Ok(()), None) => None,
@@ -356,7 +372,7 @@ fn plain_message(e: &ScanError) -> String {
         "a quoted string is not closed"
     } else if info.contains("nested more than") || info.contains("recursion limit") {
         "collections are nested more than 256 levels deep; refusing to go deeper"
-    } else if info.contains("alias expansion exceeded") {
+    } else if info.contains("alias expansion exceeded") || info.contains("node budget") {
         "anchors and aliases expand to more than 100000 nodes; refusing to expand further"
     } else if info.contains("unknown anchor")
         || info.contains("while parsing node, found unknown anchor")
@@ -381,11 +397,27 @@ struct Receiver<'a> {
     loader: YamlLoader<'a, MarkedYaml<'a>>,
     frames: Vec<Frame<'a>>,
     duplicates: Vec<(String, saphyr_parser::Span, saphyr_parser::Span)>,
-    /// Set at the first collection deeper than [`MAX_DEPTH`]; later events are dropped.
-    too_deep: Option<saphyr_parser::Marker>,
+    /// Size (nodes, keys included) and height of each anchored node, by anchor id.
+    anchors: HashMap<usize, (usize, usize)>,
+    /// Nodes that alias expansion has added so far.
+    expanded: usize,
+    /// Set when the document is refused (too deep, or aliases expand too much);
+    /// later events are dropped and parsing stops.
+    refused: Option<(saphyr_parser::Marker, &'static str)>,
 }
 
-enum Frame<'a> {
+/// An open collection.
+struct Frame<'a> {
+    kind: FrameKind<'a>,
+    /// Anchor id of the collection (0: none).
+    anchor: usize,
+    /// Nodes inside it so far, keys and expanded aliases included.
+    nodes: usize,
+    /// Height of its deepest child so far.
+    height: usize,
+}
+
+enum FrameKind<'a> {
     Sequence,
     Mapping { expect_key: bool, keys: Keys<'a> },
 }
@@ -432,47 +464,96 @@ impl<'a> Keys<'a> {
 }
 
 impl<'a> Receiver<'a> {
-    /// A complete node was added to the current collection: flip key/value.
-    fn node_done(&mut self) {
-        if let Some(Frame::Mapping { expect_key, .. }) = self.frames.last_mut() {
-            *expect_key = !*expect_key;
+    /// A complete node of `nodes` nodes and `height` levels joined the current
+    /// collection: count it, and in a mapping flip between key and value.
+    fn node_done(&mut self, nodes: usize, height: usize) {
+        if let Some(frame) = self.frames.last_mut() {
+            frame.nodes = frame.nodes.saturating_add(nodes);
+            frame.height = frame.height.max(height);
+            if let FrameKind::Mapping { expect_key, .. } = &mut frame.kind {
+                *expect_key = !*expect_key;
+            }
         }
+    }
+
+    fn refuse(&mut self, at: saphyr_parser::Marker, why: &'static str) {
+        self.refused.get_or_insert((at, why));
     }
 }
 
 impl<'a> SpannedEventReceiver<'a> for Receiver<'a> {
     fn on_event(&mut self, ev: Event<'a>, span: saphyr_parser::Span) {
-        if self.too_deep.is_some() {
-            return;
-        }
-        if matches!(ev, Event::SequenceStart(..) | Event::MappingStart(..))
-            && self.frames.len() >= MAX_DEPTH
-        {
-            self.too_deep = Some(span.start);
+        if self.refused.is_some() {
             return;
         }
         match &ev {
-            Event::DocumentStart(_) => self.frames.clear(),
-            Event::Scalar(value, ..) => {
-                if let Some(Frame::Mapping {
-                    expect_key: true,
-                    keys,
+            Event::DocumentStart(_) => {
+                self.frames.clear();
+                self.anchors.clear();
+                self.expanded = 0;
+            }
+            Event::Scalar(value, _, anchor, _) => {
+                if let Some(Frame {
+                    kind:
+                        FrameKind::Mapping {
+                            expect_key: true,
+                            keys,
+                        },
+                    ..
                 }) = self.frames.last_mut()
                     && let Some(first) = keys.insert(value.clone(), span)
                 {
                     self.duplicates.push((value.to_string(), first, span));
                 }
-                self.node_done();
+                if *anchor > 0 {
+                    self.anchors.insert(*anchor, (1, 0));
+                }
+                self.node_done(1, 0);
             }
-            Event::Alias(_) => self.node_done(),
-            Event::SequenceStart(..) => self.frames.push(Frame::Sequence),
-            Event::MappingStart(..) => self.frames.push(Frame::Mapping {
-                expect_key: true,
-                keys: Keys::Few(Vec::new()),
-            }),
+            Event::Alias(id) => {
+                // saphyr clones the anchored subtree: account for its size and depth
+                // here, keys included (saphyr's own budget does not look into keys).
+                let (nodes, height) = self.anchors.get(id).copied().unwrap_or((1, 0));
+                self.expanded = self.expanded.saturating_add(nodes);
+                if self.expanded > ALIAS_BUDGET {
+                    self.refuse(span.start, "alias expansion exceeded the node budget");
+                    return;
+                }
+                if self.frames.len() + height > MAX_DEPTH {
+                    self.refuse(span.start, "collections nested more than 256 levels deep");
+                    return;
+                }
+                self.node_done(nodes, height);
+            }
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                if self.frames.len() >= MAX_DEPTH {
+                    self.refuse(span.start, "collections nested more than 256 levels deep");
+                    return;
+                }
+                let kind = if matches!(ev, Event::SequenceStart(..)) {
+                    FrameKind::Sequence
+                } else {
+                    FrameKind::Mapping {
+                        expect_key: true,
+                        keys: Keys::Few(Vec::new()),
+                    }
+                };
+                self.frames.push(Frame {
+                    kind,
+                    anchor: *anchor,
+                    nodes: 0,
+                    height: 0,
+                });
+            }
             Event::SequenceEnd | Event::MappingEnd => {
-                self.frames.pop();
-                self.node_done();
+                if let Some(frame) = self.frames.pop() {
+                    let nodes = frame.nodes.saturating_add(1);
+                    let height = frame.height + 1;
+                    if frame.anchor > 0 {
+                        self.anchors.insert(frame.anchor, (nodes, height));
+                    }
+                    self.node_done(nodes, height);
+                }
             }
             _ => {}
         }

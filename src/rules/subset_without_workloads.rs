@@ -279,7 +279,7 @@ fn share(vs: &VirtualService, d: &DestinationRef<'_>) -> Option<f64> {
         .iter()
         .filter_map(|r| r.weight.as_ref().map(|w| w.value))
         .filter(|w| *w > 0)
-        .sum();
+        .fold(0i64, i64::saturating_add);
     // Precision loss is irrelevant for a percentage shown with one decimal.
     #[allow(clippy::cast_precision_loss)]
     Some(weight as f64 * 100.0 / total.max(1) as f64)
