@@ -38,6 +38,9 @@ declare_rule! {
     ///   overriding is what the selector is for, so that pair is never reported.
     /// - A dropped definition identical to the one kept changes nothing today; it
     ///   is reported as info (edits to the dropped copy have no effect).
+    /// - The rule whose definitions Istio keeps gets a finding too, naming the
+    ///   rules that define them again (info when every copy is identical), so
+    ///   that a change to either file shows the overlap.
     /// - Only rules some proxy uses count: a namespace whose Sidecar does not
     ///   import the host, or rules in a namespace no client consults for it, are
     ///   left alone.
@@ -49,7 +52,10 @@ declare_rule! {
     ///
     /// Differences from upstream: Kiali (KIA0201) flags every DestinationRule of
     /// an overlapping pair, across namespaces and wildcards, whenever they share
-    /// a subset name or one has no subsets, even when nothing is dropped; it
+    /// a subset name or one has no subsets, even when nothing is dropped (two
+    /// rules for one host without subsets or policies, or with distinct subset
+    /// names, merge cleanly; a wildcard rule next to an exact one is simply less
+    /// specific); it
     /// reads `reviews.bookinfo` as the service `reviews`, and needs an exception
     /// for mesh-wide and namespace-wide `ISTIO_MUTUAL` rules (`*.local`,
     /// `*.<ns>.svc.cluster.local`), which meshvet never compares with service
@@ -243,6 +249,8 @@ fn check_group(index: &Index, ns: &str, host: &str, ids: Vec<ObjId>, out: &mut V
     });
     let user_sets: Vec<BTreeSet<String>> =
         rules.iter().map(|id| users(index, ns, host, *id)).collect();
+    let mut kept: Vec<Kept<'_>> = Vec::new();
+    let mut reported: Vec<&Object> = Vec::new();
 
     for (j, &b_id) in rules.iter().enumerate() {
         let b = index.object(b_id);
@@ -269,8 +277,12 @@ fn check_group(index: &Index, ns: &str, host: &str, ids: Vec<ObjId>, out: &mut V
             .filter(|(_, _, a_dr)| export_set(a_dr) == export_set(b_dr))
             .map(|(_, a, a_dr)| (*a, *a_dr))
             .collect();
-        dropped_subsets(host, b, b_dr, &merged, out);
-        dropped_policy(host, b, b_dr, &merged, out);
+        let before = out.len();
+        dropped_subsets(host, b, b_dr, &merged, &mut kept, out);
+        dropped_policy(host, b, b_dr, &merged, &mut kept, out);
+        if out.len() > before {
+            reported.push(b);
+        }
         if selector.is_none() {
             for (i, a, a_dr) in &earlier {
                 if export_set(a_dr) == export_set(b_dr) {
@@ -284,13 +296,123 @@ fn check_group(index: &Index, ns: &str, host: &str, ids: Vec<ObjId>, out: &mut V
             }
         }
     }
+    report_kept(host, &kept, &reported, out);
 }
 
-fn dropped_subsets(
+/// What Istio keeps of one rule in a merge, at the expense of another's.
+struct Kept<'a> {
+    /// The rule whose definitions are used.
+    keeper: &'a Object,
+    /// The rule whose definitions are dropped.
+    dropper: &'a Object,
+    /// Subset names defined by both.
+    subsets: Vec<String>,
+    /// Both define a top-level traffic policy.
+    policy: bool,
+    /// The dropped definitions equal the kept ones.
+    identical: bool,
+}
+
+/// The counterpart of each drop: a finding on the rule whose definitions Istio
+/// keeps, naming the rules that define them again, so that a change to either
+/// file shows the overlap. A rule that loses something itself already has a
+/// finding and gets no second one.
+fn report_kept(host: &str, kept: &[Kept<'_>], reported: &[&Object], out: &mut Vec<Diagnostic>) {
+    let mut done: Vec<&Object> = Vec::new();
+    for k in kept {
+        let seen = |list: &[&Object]| list.iter().any(|o| std::ptr::eq(*o, k.keeper));
+        if seen(reported) || seen(&done) {
+            continue;
+        }
+        done.push(k.keeper);
+        let object = k.keeper;
+        let Some(dr) = dr_of(object) else {
+            continue;
+        };
+        let Some(h) = &dr.host else {
+            continue;
+        };
+        let mine: Vec<&Kept<'_>> = kept
+            .iter()
+            .filter(|o| std::ptr::eq(o.keeper, k.keeper))
+            .collect();
+        let mut droppers: Vec<String> = Vec::new();
+        let mut subsets: Vec<&str> = Vec::new();
+        for o in &mine {
+            let d = format!("{}/{}", o.dropper.meta.namespace, o.dropper.meta.name());
+            if !droppers.contains(&d) {
+                droppers.push(d);
+            }
+            for n in &o.subsets {
+                if !subsets.contains(&n.as_str()) {
+                    subsets.push(n);
+                }
+            }
+        }
+        let policy = mine.iter().any(|o| o.policy);
+        let identical = mine.iter().all(|o| o.identical);
+        let mut what = Vec::new();
+        if !subsets.is_empty() {
+            let word = if subsets.len() == 1 {
+                "subset"
+            } else {
+                "subsets"
+            };
+            what.push(format!("{word} {}", backtick_list(&subsets, "and")));
+        }
+        if policy {
+            what.push("a top-level traffic policy".to_owned());
+        }
+        let (by, their) = if droppers.len() == 1 {
+            ("DestinationRule", "its")
+        } else {
+            ("DestinationRules", "their")
+        };
+        let by = format!("{by} {}", backtick_list(&droppers, "and"));
+        let outcome = format!(
+            "Istio uses this rule's definitions when it merges the rules and drops {their} {} ones",
+            if identical { "identical" } else { "different" }
+        );
+        let message = format!(
+            "{by} also {} {} for host {}: {outcome}",
+            if droppers.len() == 1 {
+                "defines"
+            } else {
+                "define"
+            },
+            what.join(" and "),
+            host_shown(dr, host),
+        );
+        let mut d = Diagnostic::new(&ConflictingDestinationRules::META, object.meta.file, h.span, message)
+            .label("kept in the merge")
+            .object(&object.meta)
+            .path(object.meta.path("/spec/host"))
+            .help(format!(
+                "Define each subset and the top-level `trafficPolicy` in one DestinationRule per host, and delete the other definitions. {ORDER_NOTE}"
+            ));
+        for o in &mine {
+            let other = o.dropper;
+            if let Some(oh) = dr_of(other).and_then(|x| x.host.as_ref()) {
+                d = d.related(
+                    other.meta.file,
+                    oh.span,
+                    "defines them again; dropped in the merge",
+                );
+            }
+        }
+        if identical {
+            d = d.severity(Severity::Info);
+        }
+        out.push(d);
+    }
+}
+
+fn dropped_subsets<'a>(
     host: &str,
-    b: &Object,
+    b: &'a Object,
     b_dr: &DestinationRule,
-    merged: &[(&Object, &DestinationRule)],
+    merged: &[(&'a Object, &DestinationRule)],
+    kept: &mut Vec<Kept<'a>>,
     out: &mut Vec<Diagnostic>,
 ) {
     // (dropped subset, its name, rule that keeps it, kept subset)
@@ -306,6 +428,25 @@ fn dropped_subsets(
                 .map(|s| (*a, s))
         }) {
             drops.push((subset, name, a, kept));
+        }
+    }
+    for (s, name, a, k) in &drops {
+        let same = s.fingerprint == k.fingerprint;
+        match kept
+            .iter_mut()
+            .find(|o| std::ptr::eq(o.keeper, *a) && std::ptr::eq(o.dropper, b))
+        {
+            Some(o) => {
+                o.subsets.push(name.value.clone());
+                o.identical &= same;
+            }
+            None => kept.push(Kept {
+                keeper: a,
+                dropper: b,
+                subsets: vec![name.value.clone()],
+                policy: false,
+                identical: same,
+            }),
         }
     }
     let (identical, differing): (Vec<_>, Vec<_>) = drops
@@ -395,11 +536,12 @@ fn dropped_subsets(
     }
 }
 
-fn dropped_policy(
+fn dropped_policy<'a>(
     host: &str,
-    b: &Object,
+    b: &'a Object,
     b_dr: &DestinationRule,
-    merged: &[(&Object, &DestinationRule)],
+    merged: &[(&'a Object, &DestinationRule)],
+    keeps: &mut Vec<Kept<'a>>,
     out: &mut Vec<Diagnostic>,
 ) {
     let Some(policy) = &b_dr.traffic_policy else {
@@ -412,6 +554,22 @@ fn dropped_policy(
         return;
     };
     let identical = kept.fingerprint == policy.fingerprint;
+    match keeps
+        .iter_mut()
+        .find(|o| std::ptr::eq(o.keeper, a) && std::ptr::eq(o.dropper, b))
+    {
+        Some(o) => {
+            o.policy = true;
+            o.identical &= identical;
+        }
+        None => keeps.push(Kept {
+            keeper: a,
+            dropper: b,
+            subsets: Vec::new(),
+            policy: true,
+            identical,
+        }),
+    }
     let keys = policy_keys(policy);
     let message = if identical {
         format!(

@@ -27,8 +27,10 @@ declare_rule! {
     /// - **Sidecars** use one VirtualService per host: the one exported
     ///   specifically to the client's namespace first, then the oldest (the first
     ///   by name, then namespace, when created in the same second). Every route of
-    ///   the others is ignored for that host. The finding is on the VirtualService
-    ///   that loses under name order.
+    ///   the others is ignored for that host. Each VirtualService of the
+    ///   conflict gets a finding: those that lose under name order say their
+    ///   routes are ignored, the one that wins names those it hides, so that a
+    ///   change to any of the files shows the conflict.
     /// - **Gateways** merge the VirtualServices of one host: their HTTP routes
     ///   are concatenated, VirtualService after VirtualService in creation
     ///   order, and catch-all routes (no match, or only `uri: {prefix: /}`) are
@@ -36,7 +38,8 @@ declare_rule! {
     ///   across teams, so it is flagged only when a route becomes unreachable:
     ///   a second catch-all (only the first one is ever used), or a route whose
     ///   matches all repeat another VirtualService's (which of the two wins
-    ///   depends on creation order). A VirtualService counts only when the
+    ///   depends on creation order). The VirtualService whose routes are used
+    ///   gets a finding too, naming the ones it shadows. A VirtualService counts only when the
     ///   Gateway, if it is in the analysed files, accepts the host from its
     ///   namespace (server hosts `ns/name`). TCP and TLS routes on gateways are
     ///   not examined.
@@ -53,8 +56,11 @@ declare_rule! {
     /// VirtualService of a host per gateway even when the merge is clean, reads
     /// `reviews.bookinfo` as the service `reviews` (Istio does not), and applies
     /// Sidecar imports by the host's namespace where Istio selects
-    /// VirtualServices by their own namespace. meshvet reports one finding per
-    /// VirtualService that actually loses routes.
+    /// VirtualServices by their own namespace (a Sidecar importing `./*` does
+    /// import a VirtualService of its namespace for `kubernetes.default`). meshvet
+    /// reports the VirtualServices of a conflict that actually loses routes, one
+    /// finding per VirtualService and host, so one that wins for one host and
+    /// loses for another has two findings where istioctl has one.
     ///
     /// ## Why is this bad?
     /// For sidecars, the routes of every VirtualService but one are silently
@@ -194,6 +200,11 @@ fn shown(object: &Object) -> String {
     format!("`{}/{}`", object.meta.namespace, object.meta.name())
 }
 
+/// `ns/name`, without backticks (for [`backtick_list`]).
+fn plain(object: &Object) -> String {
+    format!("{}/{}", object.meta.namespace, object.meta.name())
+}
+
 fn host_shown(written: &str, resolved: &str) -> String {
     if written == resolved {
         format!("`{resolved}`")
@@ -281,6 +292,8 @@ fn check_mesh(index: &Index, host: &str, claims: &[Claim], out: &mut Vec<Diagnos
         }
     }
 
+    report_winners(index, host, &losses, out);
+
     for (loser, loss) in losses {
         let object = index.object(loser.id);
         let winner = index.object(loss.winner.id);
@@ -323,6 +336,75 @@ fn check_mesh(index: &Index, host: &str, claims: &[Claim], out: &mut Vec<Diagnos
                 wh.span,
                 "sidecars use this VirtualService for the host",
             );
+        }
+        out.push(d);
+    }
+}
+
+/// The counterpart of each loss: a finding on the VirtualService sidecars use,
+/// naming the ones they ignore because of it, so that a change to either file
+/// shows the conflict. A VirtualService that itself loses for this host (in some
+/// namespace) already has its finding and gets no second one.
+fn report_winners(index: &Index, host: &str, losses: &[(Claim, Loss)], out: &mut Vec<Diagnostic>) {
+    // Each winning claim, with the claims it hides and where.
+    type Hidden<'a> = Vec<(Claim, &'a [String])>;
+    let mut winners: Vec<(Claim, Hidden<'_>)> = Vec::new();
+    for (loser, loss) in losses {
+        if losses.iter().any(|(l, _)| l.id == loss.winner.id) {
+            continue;
+        }
+        let entry = (*loser, loss.clients.as_slice());
+        match winners.iter_mut().find(|(w, _)| w.id == loss.winner.id) {
+            Some((_, ls)) => ls.push(entry),
+            None => winners.push((loss.winner, vec![entry])),
+        }
+    }
+    for (winner, lost) in winners {
+        let object = index.object(winner.id);
+        let Some(h) = vs_of(object).and_then(|vs| vs.hosts.get(winner.host)) else {
+            continue;
+        };
+        let names: Vec<String> = lost
+            .iter()
+            .map(|(l, _)| plain(index.object(l.id)))
+            .collect();
+        let mut clients: BTreeSet<&str> = BTreeSet::new();
+        for (_, cs) in &lost {
+            clients.extend(cs.iter().map(String::as_str));
+        }
+        let scope = if clients.contains(ELSEWHERE) {
+            String::new()
+        } else {
+            let names: Vec<&str> = clients.into_iter().collect();
+            let word = if names.len() == 1 {
+                "namespace"
+            } else {
+                "namespaces"
+            };
+            format!(" in {word} {}", backtick_list(&names, "and"))
+        };
+        let (vs_word, their) = if names.len() == 1 {
+            ("VirtualService", "its")
+        } else {
+            ("VirtualServices", "their")
+        };
+        let listed = backtick_list(&names, "and");
+        let message = format!(
+            "host {} is also routed by {vs_word} {listed} for sidecars, which use one VirtualService per host{scope}: they use this one, and {their} routes for that host are ignored",
+            host_shown(&h.value, host),
+        );
+        let mut d = Diagnostic::new(&ConflictingVirtualServices::META, object.meta.file, h.span, message)
+            .label("used by sidecars")
+            .object(&object.meta)
+            .path(object.meta.path(&format!("/spec/hosts/{}", winner.host)))
+            .help(format!(
+                "Keep the routes for `{host}` in one VirtualService (move those of {listed} here), or limit each with `exportTo` so that no namespace sees both. Istio uses the oldest VirtualService (the first by name, then namespace, when both were created in the same second); this finding assumes name order."
+            ));
+        for (l, _) in &lost {
+            let o = index.object(l.id);
+            if let Some(lh) = vs_of(o).and_then(|vs| vs.hosts.get(l.host)) {
+                d = d.related(o.meta.file, lh.span, "ignored by sidecars for this host");
+            }
         }
         out.push(d);
     }
@@ -409,6 +491,10 @@ fn check_gateway(index: &Index, gw: &str, host: &str, claims: &[Claim], out: &mu
         })
         .collect();
 
+    // For each VirtualService whose routes make another's unreachable: the
+    // other, and the routes of this one that are used instead.
+    let mut shadowing: Vec<(Claim, Claim, Vec<usize>)> = Vec::new();
+    let mut reported: Vec<ObjId> = Vec::new();
     for (j, later) in effective.iter().enumerate() {
         let object = index.object(later.claim.id);
         let Some(vs) = vs_of(object) else {
@@ -473,6 +559,16 @@ fn check_gateway(index: &Index, gw: &str, host: &str, claims: &[Claim], out: &mu
         let Some(&(first_other, _)) = used.first() else {
             continue;
         };
+        reported.push(later.claim.id);
+        for (claim, wi) in &used {
+            match shadowing
+                .iter_mut()
+                .find(|(c, l, _)| c.id == claim.id && l.id == later.claim.id)
+            {
+                Some((_, _, routes)) => routes.push(*wi),
+                None => shadowing.push((*claim, later.claim, vec![*wi])),
+            }
+        }
         let Some(h) = vs.hosts.get(later.claim.host) else {
             continue;
         };
@@ -513,6 +609,102 @@ fn check_gateway(index: &Index, gw: &str, host: &str, claims: &[Claim], out: &mu
                     object.meta.file,
                     route_span(route),
                     "unreachable after the merge",
+                );
+            }
+        }
+        out.push(d);
+    }
+    report_shadowing(index, gw, host, &shadowing, &reported, out);
+}
+
+/// The counterpart of each gateway finding: a finding on the VirtualService
+/// whose routes are used, naming the VirtualServices whose routes become
+/// unreachable because of them. One per VirtualService, and none for one that
+/// already has a finding of its own for this host and gateway.
+fn report_shadowing(
+    index: &Index,
+    gw: &str,
+    host: &str,
+    shadowing: &[(Claim, Claim, Vec<usize>)],
+    reported: &[ObjId],
+    out: &mut Vec<Diagnostic>,
+) {
+    let mut done: Vec<ObjId> = Vec::new();
+    for (claim, _, _) in shadowing {
+        if reported.contains(&claim.id) || done.contains(&claim.id) {
+            continue;
+        }
+        done.push(claim.id);
+        let object = index.object(claim.id);
+        let Some(vs) = vs_of(object) else {
+            continue;
+        };
+        let Some(h) = vs.hosts.get(claim.host) else {
+            continue;
+        };
+        let mine: Vec<&(Claim, Claim, Vec<usize>)> = shadowing
+            .iter()
+            .filter(|(c, _, _)| c.id == claim.id)
+            .collect();
+        let others: Vec<String> = mine
+            .iter()
+            .map(|(_, later, _)| plain(index.object(later.id)))
+            .collect();
+        let mut routes: Vec<usize> = mine
+            .iter()
+            .flat_map(|(_, _, r)| r.iter().copied())
+            .collect();
+        routes.sort_unstable();
+        routes.dedup();
+        let route_names: Vec<String> = routes
+            .iter()
+            .map(|i| {
+                vs.http
+                    .get(*i)
+                    .and_then(|r| r.name.as_ref())
+                    .map_or_else(|| format!("http[{i}]"), |n| n.value.clone())
+            })
+            .collect();
+        let (vs_word, their) = if others.len() == 1 {
+            ("VirtualService", "its")
+        } else {
+            ("VirtualServices", "their")
+        };
+        let listed = backtick_list(&others, "and");
+        let (routes_word, verb) = if route_names.len() == 1 {
+            ("route", "is")
+        } else {
+            ("routes", "are")
+        };
+        let message = format!(
+            "host {} is also routed by {vs_word} {listed} on gateway `{gw}`, where Istio merges their routes: {routes_word} {} of this one {verb} used, and {their} routes that repeat {} or add a second catch-all are unreachable",
+            host_shown(&h.value, host),
+            backtick_list(&route_names, "and"),
+            if route_names.len() == 1 {
+                "its matches"
+            } else {
+                "their matches"
+            },
+        );
+        let mut d = Diagnostic::new(&ConflictingVirtualServices::META, object.meta.file, h.span, message)
+            .label(format!("merged on gateway `{gw}`"))
+            .object(&object.meta)
+            .path(object.meta.path(&format!("/spec/hosts/{}", claim.host)))
+            .help(format!(
+                "Give `{host}` a single catch-all and distinct matches across the VirtualServices bound to `{gw}` (Istio appends their routes in creation order, so which duplicate wins can change), or keep its routes in one VirtualService."
+            ));
+        for i in &routes {
+            if let Some(route) = vs.http.get(*i) {
+                d = d.related(object.meta.file, route_span(route), "this route is used");
+            }
+        }
+        for (_, later, _) in &mine {
+            let o = index.object(later.id);
+            if let Some(lh) = vs_of(o).and_then(|v| v.hosts.get(later.host)) {
+                d = d.related(
+                    o.meta.file,
+                    lh.span,
+                    "some of its routes are unreachable after the merge",
                 );
             }
         }

@@ -2,7 +2,7 @@ use crate::declare_rule;
 use crate::host;
 use crate::index::Index;
 use crate::report::{Diagnostic, Severity};
-use crate::rules::host_refs::{HostStatus, Hosts, host_refs, namespace_is_known};
+use crate::rules::host_refs::{HostStatus, Hosts, Place, host_refs, namespace_is_known};
 use crate::rules::{Rule, RuleMeta};
 use crate::text::backtick_list;
 
@@ -21,6 +21,14 @@ declare_rule! {
     /// be applied to any, so it never makes a host wrong. When the object names no
     /// namespace itself, or its namespace has no Service in the analysed files,
     /// the right Service may simply live elsewhere, and the finding is a warning.
+    ///
+    /// Differences from upstream: `istioctl analyze` (IST0101) and Kiali
+    /// (KIA1101, KIA0202) check destinations and DestinationRule hosts only, so
+    /// findings on VirtualService `hosts` carry no upstream code. Such a finding
+    /// is still right: a VirtualService in `istio-system` with `hosts:
+    /// [reviews]` routes `reviews.istio-system.svc.cluster.local`, not the
+    /// Service `reviews` of namespace `default`, even when its destination
+    /// names that Service by its full name.
     ///
     /// ## Why is this bad?
     /// The host means a service that does not exist. A destination sends every
@@ -113,6 +121,10 @@ impl Rule for ShortHostWrongNamespace {
                 .help(help)
                 .object(meta)
                 .path(r.path.clone());
+            if matches!(r.place, Place::VirtualServiceHost) {
+                // Neither istioctl nor Kiali checks VirtualService `hosts`.
+                d.upstream = &[];
+            }
             if !known || !hosts.has_services(ns) {
                 d = d.severity(Severity::Warning);
             }

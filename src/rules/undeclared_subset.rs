@@ -21,6 +21,15 @@ declare_rule! {
     /// first subset definition winning. Clients are the VirtualService's own
     /// namespace and, for gateway-bound routes, the Gateway's namespace.
     ///
+    /// Differences from upstream: Kiali (KIA1107) accepts a subset declared by
+    /// any DestinationRule for the host, in any namespace, and reads
+    /// `reviews.bookinfo` as the service `reviews` of namespace `bookinfo`.
+    /// meshvet follows istiod: a DestinationRule in a third namespace (neither
+    /// the client's nor the service's nor the root namespace) never applies,
+    /// even when exported, and `reviews.bookinfo` is a literal host that no
+    /// DestinationRule for `reviews` covers, so a subset routed through it is
+    /// reported.
+    ///
     /// ## Why is this bad?
     /// Istio still builds a route to the cluster `outbound|port|subset|host`, but
     /// it only creates clusters for subsets the applicable DestinationRule
