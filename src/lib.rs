@@ -453,6 +453,7 @@ fn analyse_file(
                         object,
                         tree,
                         settings: &opts.settings,
+                        schema: std::cell::OnceCell::new(),
                     };
                     for rule in rules
                         .iter()

@@ -69,7 +69,7 @@ impl Rule for AmbiguousScalar {
                 schema.map_or(Ty::Any, |s| s.node(f.schema).ty)
             };
             let text = f.node.scalar_text().unwrap_or("");
-            let what = subject(&f);
+            let what = subject(f);
             let (message, help) = match a {
                 Ambiguity::Bool(b) => {
                     let message = format!(

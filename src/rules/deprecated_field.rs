@@ -62,7 +62,7 @@ impl Rule for DeprecatedField {
     fn check_object(&self, ctx: &ObjectContext<'_>, out: &mut Vec<Diagnostic>) {
         let meta = &ctx.object.meta;
         let all = findings(ctx);
-        for f in &all {
+        for f in all {
             let Problem::Deprecated(entry) = f.problem else {
                 continue;
             };

@@ -62,7 +62,7 @@ impl Rule for InvalidEnum {
             let list = render_allowed(allowed);
             let message = format!(
                 "`{value}` is not an allowed value of {}: expected {list}",
-                subject(&f)
+                subject(f)
             );
             let mut d = Diagnostic::new(&InvalidEnum::META, meta.file, f.node.span(), message)
                 .label("not allowed")

@@ -65,7 +65,7 @@ impl Rule for InvalidFieldType {
             } else {
                 schema.map_or(Ty::Any, |s| s.node(f.schema).ty)
             };
-            let what = subject(&f);
+            let what = subject(f);
             let duration = f.schema != u32::MAX
                 && schema.is_some_and(|s| s.node(f.schema).format.as_deref() == Some("duration"));
             let expected_text = if duration {
@@ -75,14 +75,14 @@ impl Rule for InvalidFieldType {
             };
             let message = format!("{what} must be {expected_text}, not {}", found.describe());
             out.push(
-                Diagnostic::new(&InvalidFieldType::META, meta.file, value_span(&f), message)
+                Diagnostic::new(&InvalidFieldType::META, meta.file, value_span(f), message)
                     .label(format!("{} here", found.describe()))
                     .help(match duration {
                         true => format!(
                             "Write a duration with a unit, such as `\"{}s\"` or `\"250ms\"`.",
                             f.node.scalar_text().unwrap_or("5")
                         ),
-                        _ => help(&f, expected, found),
+                        _ => help(f, expected, found),
                     })
                     .object(meta)
                     .path(f.pointer.clone()),

@@ -223,6 +223,8 @@ pub struct ObjectContext<'a> {
     pub tree: Node<'a>,
     /// Run settings.
     pub settings: &'a Settings,
+    /// The schema walk's findings, computed once and shared by the schema rules.
+    pub schema: std::cell::OnceCell<Vec<crate::schema::walk::Finding<'a>>>,
 }
 
 /// A rule. Implement the hooks the rule needs; the others do nothing.

@@ -8,7 +8,13 @@ use crate::source::Span;
 
 /// Findings of `metadata` (every object) and, for kinds in the schema, of the
 /// whole object.
-pub fn findings<'t>(ctx: &ObjectContext<'t>) -> Vec<Finding<'t>> {
+///
+/// The walk runs once per object; the six schema rules share its result.
+pub fn findings<'c, 't>(ctx: &'c ObjectContext<'t>) -> &'c [Finding<'t>] {
+    ctx.schema.get_or_init(|| walk_object(ctx))
+}
+
+fn walk_object<'t>(ctx: &ObjectContext<'t>) -> Vec<Finding<'t>> {
     let meta = &ctx.object.meta;
     let mut out = walk::walk_metadata(ctx.tree, &meta.pointer);
     if let Some(schema) = crate::schema::embedded()

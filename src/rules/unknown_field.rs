@@ -70,8 +70,8 @@ impl Rule for UnknownField {
             }
             let here = place(&f.parent_path, meta.kind.as_str());
             let (message, help) = match schema.filter(|_| !f.trail.is_empty()) {
-                Some(schema) => explain(schema, &f, &here),
-                None => metadata_explain(&f),
+                Some(schema) => explain(schema, f, &here),
+                None => metadata_explain(f),
             };
             out.push(
                 Diagnostic::new(&UnknownField::META, meta.file, f.node.span(), message)

@@ -102,15 +102,15 @@ impl Rule for WeightSum {
     }
 }
 
-struct RouteCtx<'a> {
-    obj: &'a ObjectContext<'a>,
-    meta: &'a ObjectMeta,
+struct RouteCtx<'c, 'a> {
+    obj: &'c ObjectContext<'a>,
+    meta: &'c ObjectMeta,
     node: Option<Node<'a>>,
     path: String,
     old_istio: bool,
 }
 
-impl RouteCtx<'_> {
+impl RouteCtx<'_, '_> {
     /// The `route` key of this route, or the route item, for findings about the
     /// route's weights as a whole.
     fn route_span(&self) -> Span {
@@ -170,7 +170,7 @@ impl RouteCtx<'_> {
     }
 }
 
-fn check_route(ctx: &RouteCtx<'_>, dests: &[RouteDestination], out: &mut Vec<Diagnostic>) {
+fn check_route(ctx: &RouteCtx<'_, '_>, dests: &[RouteDestination], out: &mut Vec<Diagnostic>) {
     if dests.is_empty() || (0..dests.len()).any(|j| ctx.weight_unreadable(j)) {
         return;
     }
@@ -421,7 +421,7 @@ fn example_split(names: &[String]) -> String {
     parts.join(", ")
 }
 
-fn check_single(ctx: &RouteCtx<'_>, only: &RouteDestination, out: &mut Vec<Diagnostic>) {
+fn check_single(ctx: &RouteCtx<'_, '_>, only: &RouteDestination, out: &mut Vec<Diagnostic>) {
     let Some(w) = only.weight.as_ref().filter(|w| w.value != 100) else {
         return;
     };
@@ -483,7 +483,7 @@ fn display_names(dests: &[RouteDestination]) -> Vec<String> {
         .collect()
 }
 
-fn check_duplicates(ctx: &RouteCtx<'_>, dests: &[RouteDestination], out: &mut Vec<Diagnostic>) {
+fn check_duplicates(ctx: &RouteCtx<'_, '_>, dests: &[RouteDestination], out: &mut Vec<Diagnostic>) {
     let domain = &ctx.obj.settings.cluster_domain;
     let ns = &ctx.meta.namespace;
     let key = |d: &RouteDestination| {
