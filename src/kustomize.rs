@@ -14,6 +14,10 @@ pub struct Layout {
     /// Files whose objects kustomize moves into a namespace (`namespace:` of the
     /// outermost kustomization that includes them).
     pub namespaces: HashMap<PathBuf, String>,
+    /// For each file a kustomization includes, the top-level kustomizations (by
+    /// index in sorted order) that reach it. Files reached only from different
+    /// top-level kustomizations go to different clusters or namespaces.
+    pub roots: HashMap<PathBuf, Vec<u32>>,
 }
 
 /// Removes `.` and resolves `..` without touching the file system.
@@ -58,24 +62,24 @@ pub fn layout(kustomizations: &[(PathBuf, Kustomization)]) -> Layout {
     }
     let mut roots: Vec<&PathBuf> = by_dir.keys().filter(|d| !included.contains(*d)).collect();
     roots.sort();
-    for root in roots {
+    for (i, root) in roots.into_iter().enumerate() {
         let mut seen = HashSet::new();
-        walk(root, None, &by_dir, &mut seen, &mut out.namespaces);
+        let id = u32::try_from(i).unwrap_or(u32::MAX);
+        walk(root, id, &by_dir, &mut seen, &mut out);
     }
     out
 }
 
 fn walk(
     root: &Path,
-    outer: Option<&str>,
+    root_id: u32,
     by_dir: &HashMap<PathBuf, &Kustomization>,
     seen: &mut HashSet<PathBuf>,
-    namespaces: &mut HashMap<PathBuf, String>,
+    out: &mut Layout,
 ) {
     // An explicit stack: a chain of thousands of kustomizations must not
     // exhaust the thread's stack.
-    let mut stack: Vec<(PathBuf, Option<String>)> =
-        vec![(root.to_path_buf(), outer.map(str::to_owned))];
+    let mut stack: Vec<(PathBuf, Option<String>)> = vec![(root.to_path_buf(), None)];
     while let Some((dir, outer)) = stack.pop() {
         if !seen.insert(dir.clone()) {
             continue;
@@ -86,8 +90,16 @@ fn walk(
             let target = normalize(&dir.join(r));
             if by_dir.contains_key(&target) {
                 stack.push((target, ns.clone()));
-            } else if let Some(ns) = &ns {
-                namespaces.entry(target).or_insert_with(|| ns.clone());
+            } else {
+                if let Some(ns) = &ns {
+                    out.namespaces
+                        .entry(target.clone())
+                        .or_insert_with(|| ns.clone());
+                }
+                let roots = out.roots.entry(target).or_default();
+                if !roots.contains(&root_id) {
+                    roots.push(root_id);
+                }
             }
         }
     }
@@ -138,6 +150,37 @@ mod tests {
             Some("prod")
         );
         assert!(l.patches.contains(Path::new("overlays/prod/patch.yaml")));
+        assert_eq!(
+            l.roots.get(Path::new("base/vs.yaml")).map(Vec::len),
+            Some(1)
+        );
+    }
+
+    #[test]
+    fn separate_top_level_kustomizations_are_separate_roots() {
+        let l = layout(&[
+            (
+                PathBuf::from("clusters/dev"),
+                k(None, &["flux.yaml", "../../apps"], &[]),
+            ),
+            (
+                PathBuf::from("clusters/prod"),
+                k(None, &["flux.yaml", "../../apps"], &[]),
+            ),
+            (PathBuf::from("apps"), k(None, &["vs.yaml"], &[])),
+        ]);
+        assert_eq!(
+            l.roots.get(Path::new("clusters/dev/flux.yaml")),
+            Some(&vec![0])
+        );
+        assert_eq!(
+            l.roots.get(Path::new("clusters/prod/flux.yaml")),
+            Some(&vec![1])
+        );
+        assert_eq!(
+            l.roots.get(Path::new("apps/vs.yaml")).map(Vec::len),
+            Some(2)
+        );
     }
 
     #[test]

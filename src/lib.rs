@@ -418,6 +418,7 @@ fn analyse_file(
     let model_opts = ModelOptions {
         default_namespace: opts.settings.default_namespace.clone(),
         forced_namespace: layout.namespaces.get(&normalized).cloned(),
+        kustomize_roots: layout.roots.get(&normalized).cloned().unwrap_or_default(),
     };
     let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
     for doc in &docs {

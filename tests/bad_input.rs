@@ -910,10 +910,6 @@ fn a_duplicate_key_after_a_one_megabyte_scalar_is_positioned_exactly() {
 }
 
 #[test]
-#[ignore = "panics: miette 7.6 (GraphicalReportHandler::render_single_line_highlights, \
-            graphical.rs:1159) formats the caret column as a `{:width$}` width, and Rust panics \
-            (`Formatting argument out of range`) on widths over 65 535; report::human::render passes \
-            any span to miette, so `meshvet check` (default human format) exits 101"]
 fn human_rendering_survives_a_finding_past_column_65535() {
     let text = format!("{{big: {}, k: 1, k: 2}}\n", "x".repeat(70_000));
     let report = check_bytes_unrendered(&text);

@@ -188,6 +188,22 @@ pub struct ObjectMeta {
     pub content_hash: u64,
     /// Where `namespace` came from.
     pub namespace_source: NamespaceSource,
+    /// Top-level kustomizations that include the object's file; empty when none does.
+    pub kustomize_roots: Vec<u32>,
+}
+
+impl ObjectMeta {
+    /// False when two objects can never be applied together: kustomize builds
+    /// them only from different top-level kustomizations (one per cluster or
+    /// environment folder).
+    pub fn applied_together(&self, other: &ObjectMeta) -> bool {
+        self.kustomize_roots.is_empty()
+            || other.kustomize_roots.is_empty()
+            || self
+                .kustomize_roots
+                .iter()
+                .any(|r| other.kustomize_roots.contains(r))
+    }
 }
 
 /// Where an object's effective namespace came from.
@@ -286,6 +302,8 @@ pub struct ModelOptions {
     /// Namespace a kustomization sets on every object of the file, overriding
     /// `metadata.namespace` as kustomize does.
     pub forced_namespace: Option<String>,
+    /// Top-level kustomizations that include the file (see [`crate::kustomize::Layout`]).
+    pub kustomize_roots: Vec<u32>,
 }
 
 impl Default for ModelOptions {
@@ -293,6 +311,7 @@ impl Default for ModelOptions {
         ModelOptions {
             default_namespace: "default".to_owned(),
             forced_namespace: None,
+            kustomize_roots: Vec::new(),
         }
     }
 }
@@ -458,6 +477,7 @@ pub fn read_object(
         span,
         content_hash,
         namespace_source,
+        kustomize_roots: opts.kustomize_roots.clone(),
         group,
         labels: labels(metadata.and_then(|m| m.get("labels"))),
         annotations: labels(metadata.and_then(|m| m.get("annotations"))),

@@ -44,8 +44,13 @@ pub fn render(report: &Report, opts: &HumanOptions) -> String {
         .with_context_lines(1);
     let mut out = String::new();
     for d in &report.diagnostics {
+        // An excerpt prints whole lines, and miette cannot place carets past column
+        // 65 535: findings on very long lines (minified YAML) get the one-line form.
+        let too_long = std::iter::once(&d.location)
+            .chain(d.related.iter().map(|r| &r.location))
+            .any(|loc| on_long_line(report, loc));
         let rendered = Rendered::new(report, d, opts);
-        if handler.render_report(&mut out, &rendered).is_err() {
+        if too_long || handler.render_report(&mut out, &rendered).is_err() {
             // A rendering failure must not lose the finding: fall back to one line.
             let (file, line, col, _, _) = report.resolve(&d.location);
             out.push_str(&format!(
@@ -58,6 +63,20 @@ pub fn render(report: &Report, opts: &HumanOptions) -> String {
     out.push_str(&summary_line(report));
     out.push('\n');
     out
+}
+
+/// Longest line an excerpt is shown for.
+const MAX_EXCERPT_LINE: usize = 2_000;
+
+/// True when a location's first or last line is too long to show as an excerpt.
+fn on_long_line(report: &Report, loc: &crate::source::Location) -> bool {
+    let Some(file) = report.file(loc.file) else {
+        return false;
+    };
+    let (start, end) = file.range(loc.span);
+    [start.line, end.line]
+        .iter()
+        .any(|l| file.line_text(*l as usize).len() > MAX_EXCERPT_LINE)
 }
 
 /// The closing line: `3 errors, 1 warning in 12 files (40 objects)`.

@@ -8,7 +8,9 @@ declare_rule! {
     /// than once in the analysed files.
     ///
     /// Objects in kustomize patch files are not objects of their own and are not
-    /// counted. A copy identical to the first definition (comments and blank lines
+    /// counted, and copies that only different top-level kustomizations include
+    /// (one folder per cluster or environment, each applied to its own cluster)
+    /// never meet and are not reported. A copy identical to the first definition (comments and blank lines
     /// aside) is reported at info severity: harmless until one copy is edited.
     ///
     /// ## Why is this bad?
@@ -48,14 +50,23 @@ impl Rule for DuplicateObject {
             if key.name.is_empty() || ids.len() < 2 {
                 continue;
             }
-            let first = &index.object(ids[0]).meta;
             let shown = if key.namespace.is_empty() {
                 format!("`{}`", key.name)
             } else {
                 format!("`{}/{}`", key.namespace, key.name)
             };
-            for id in &ids[1..] {
+            for (n, id) in ids.iter().enumerate().skip(1) {
                 let meta = &index.object(*id).meta;
+                // Compare with the first earlier copy that can be applied together
+                // with this one; copies built by different top-level kustomizations
+                // (one folder per cluster) never meet.
+                let Some(first) = ids[..n]
+                    .iter()
+                    .map(|e| &index.object(*e).meta)
+                    .find(|e| e.applied_together(meta))
+                else {
+                    continue;
+                };
                 let identical = meta.content_hash == first.content_hash;
                 let mut d = Diagnostic::new(
                     &Self::META,
