@@ -506,10 +506,26 @@ fn helm_markers(text: &str) -> bool {
         "{{- end",
         "{{ end",
     ];
-    text.split("{{").skip(1).any(|after| {
+    // Comments are not template code: look only at what precedes a comment.
+    let code: String = text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#'))
+        .map(|l| l.split(" #").next().unwrap_or(""))
+        .collect::<Vec<_>>()
+        .join("\n");
+    code.split("{{").skip(1).any(|after| {
         let action = after.split("}}").next().unwrap_or("");
         let action = format!("{{{{{action}");
         MARKERS.iter().any(|m| action.contains(m))
+    })
+}
+
+/// True when `text` has `{{` outside comments.
+fn has_template_braces(text: &str) -> bool {
+    text.lines().any(|line| {
+        let trimmed = line.trim_start();
+        let code = line.split(" #").next().unwrap_or("");
+        !trimmed.starts_with('#') && code.contains("{{")
     })
 }
 
@@ -529,7 +545,12 @@ fn looks_like_template(file: &SourceFile, docs: &[load::ParsedDocument<'_>]) -> 
         }) || node.items().any(|i| complex_key(i, depth + 1))
     }
     docs.iter().any(|d| match &d.root {
-        None => d.error.is_some(),
+        // A broken document counts only when it holds template braces itself,
+        // outside comments: `{{` in a comment elsewhere proves nothing.
+        None => {
+            d.error.is_some()
+                && has_template_braces(file.text.get(d.segment.start..d.segment.end).unwrap_or(""))
+        }
         Some(root) => complex_key(
             Node::root(root, SpanMapper::new(file, d.segment.first_line)),
             0,

@@ -69,6 +69,9 @@ pub struct Position {
 #[derive(Debug, Clone, Default)]
 pub struct LineIndex {
     starts: Vec<u32>,
+    /// Lines holding a non-ASCII character; on the others a character column is a
+    /// byte column, so conversions take O(1) instead of a walk along the line.
+    non_ascii: Vec<bool>,
 }
 
 impl LineIndex {
@@ -76,22 +79,30 @@ impl LineIndex {
     pub fn new(text: &str) -> LineIndex {
         let bytes = text.as_bytes();
         let mut starts = Vec::with_capacity(bytes.len() / 32 + 1);
+        let mut non_ascii = Vec::with_capacity(bytes.len() / 32 + 1);
         starts.push(0);
+        let mut wide = false;
         let mut i = 0;
         while i < bytes.len() {
             match bytes[i] {
-                b'\n' => starts.push(offset32(i + 1)),
+                b'\n' => {
+                    starts.push(offset32(i + 1));
+                    non_ascii.push(std::mem::take(&mut wide));
+                }
                 b'\r' => {
                     if bytes.get(i + 1) == Some(&b'\n') {
                         i += 1;
                     }
                     starts.push(offset32(i + 1));
+                    non_ascii.push(std::mem::take(&mut wide));
                 }
+                b if b >= 0x80 => wide = true,
                 _ => {}
             }
             i += 1;
         }
-        LineIndex { starts }
+        non_ascii.push(wide);
+        LineIndex { starts, non_ascii }
     }
 
     /// Number of lines (a trailing line break opens one more, empty line).
@@ -105,6 +116,14 @@ impl LineIndex {
             .saturating_sub(1)
             .min(self.starts.len().saturating_sub(1));
         self.starts.get(i).copied().unwrap_or(0) as usize
+    }
+
+    /// True when the 1-based `line` has only ASCII characters.
+    pub fn is_ascii_line(&self, line: usize) -> bool {
+        let i = line
+            .saturating_sub(1)
+            .min(self.non_ascii.len().saturating_sub(1));
+        !self.non_ascii.get(i).copied().unwrap_or(true)
     }
 
     /// The 1-based line containing byte `offset`.
@@ -155,6 +174,18 @@ impl SourceFile {
     /// position never produces an offset outside the file or inside a character.
     pub fn offset_of(&self, line: usize, col: usize) -> usize {
         let start = self.lines.line_start(line);
+        if self.lines.is_ascii_line(line) {
+            let end = if line < self.lines.line_count() {
+                self.lines.line_start(line + 1)
+            } else {
+                self.text.len()
+            };
+            let text_end = self
+                .text
+                .get(start..end)
+                .map_or(start, |l| start + l.trim_end_matches(['\n', '\r']).len());
+            return (start + col).min(text_end);
+        }
         let rest = self.text.get(start..).unwrap_or("");
         let mut offset = start;
         for (n, (i, ch)) in rest.char_indices().enumerate() {
@@ -171,9 +202,15 @@ impl SourceFile {
         let offset = self.floor_char_boundary(offset.min(self.text.len()));
         let line = self.lines.line_of(offset);
         let start = self.lines.line_start(line);
-        let prefix = self.text.get(start..offset).unwrap_or("");
-        let chars = prefix.chars().count();
-        let utf16: usize = prefix.chars().map(char::len_utf16).sum();
+        let (chars, utf16) = if self.lines.is_ascii_line(line) {
+            (offset - start, offset - start)
+        } else {
+            let prefix = self.text.get(start..offset).unwrap_or("");
+            (
+                prefix.chars().count(),
+                prefix.chars().map(char::len_utf16).sum(),
+            )
+        };
         Position {
             line: offset32(line),
             column: offset32(chars + 1),
