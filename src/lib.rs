@@ -250,6 +250,7 @@ pub fn check(inputs: &Inputs, opts: &Options) -> Result<Report, Error> {
             &mut objects,
             &mut diagnostics,
             &opts.settings.default_namespace,
+            &opts.settings.root_namespace,
         );
     }
 
@@ -299,8 +300,15 @@ pub fn check(inputs: &Inputs, opts: &Options) -> Result<Report, Error> {
 /// apply the rest with `kubectl -n <that namespace>`. When the objects that name a
 /// namespace (in `metadata.namespace` or through a kustomization) all name the same
 /// one, the namespace-less objects are taken to live there too; with two or more
-/// namespaces in play, or none, they stay in the default namespace.
-pub fn infer_namespace(objects: &mut [Object], diagnostics: &mut [Diagnostic], default: &str) {
+/// namespaces in play, or none, they stay in the default namespace. Objects in
+/// the mesh root namespace (`root`) do not count: mesh-wide settings such as a
+/// PeerAuthentication in `istio-system` say nothing about where apps live.
+pub fn infer_namespace(
+    objects: &mut [Object],
+    diagnostics: &mut [Diagnostic],
+    default: &str,
+    root: &str,
+) {
     use crate::model::NamespaceSource;
     let mut named = objects
         .iter()
@@ -308,7 +316,7 @@ pub fn infer_namespace(objects: &mut [Object], diagnostics: &mut [Diagnostic], d
             matches!(
                 o.meta.namespace_source,
                 NamespaceSource::Field | NamespaceSource::Kustomize
-            )
+            ) && o.meta.namespace != root
         })
         .map(|o| o.meta.namespace.as_str());
     let Some(first) = named.next() else { return };
