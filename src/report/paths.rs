@@ -6,7 +6,9 @@
 //! URIs. These helpers are shared by the CI renderers.
 
 use std::collections::HashMap;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Path, PathBuf};
+
+use crate::kustomize::normalize;
 
 use super::{Diagnostic, Report};
 use crate::source::SourceFile;
@@ -59,24 +61,7 @@ impl RepoPaths {
 /// `path` made absolute with symlinks resolved, or cleaned lexically when it does
 /// not exist.
 pub fn canonical(path: &Path) -> PathBuf {
-    std::fs::canonicalize(path).unwrap_or_else(|_| lexical_clean(path))
-}
-
-/// Removes `.` and resolves `..` without touching the file system.
-pub fn lexical_clean(path: &Path) -> PathBuf {
-    let mut out = PathBuf::new();
-    for c in path.components() {
-        match c {
-            Component::CurDir => {}
-            Component::ParentDir => {
-                if !out.pop() {
-                    out.push("..");
-                }
-            }
-            other => out.push(other.as_os_str()),
-        }
-    }
-    out
+    std::fs::canonicalize(path).unwrap_or_else(|_| normalize(path))
 }
 
 /// A `file://` URI for an absolute path.
@@ -194,9 +179,9 @@ mod tests {
     }
 
     #[test]
-    fn lexical_clean_resolves_dots() {
+    fn non_existing_paths_are_cleaned_lexically() {
         assert_eq!(
-            lexical_clean(Path::new("/a/./b/../c.yaml")),
+            normalize(Path::new("/a/./b/../c.yaml")),
             PathBuf::from("/a/c.yaml")
         );
     }

@@ -4,7 +4,7 @@ use crate::declare_rule;
 use crate::duration;
 use crate::model::node::{Node, Shape};
 use crate::report::Diagnostic;
-use crate::rules::spec_walk::{Field, visit};
+use crate::rules::spec_walk::{Field, destination_rule_policies, visit};
 use crate::rules::{ObjectContext, Rule, RuleMeta};
 
 declare_rule! {
@@ -135,35 +135,10 @@ impl Rule for InvalidDuration {
                 }
             }
             "DestinationRule" => {
-                let mut policies: Vec<(Node<'_>, String)> = Vec::new();
-                if let Some(tp) = spec.get("trafficPolicy") {
-                    policies.push((tp, format!("{base}/trafficPolicy")));
-                }
-                for (i, s) in spec
-                    .get("subsets")
-                    .into_iter()
-                    .flat_map(|s| s.items())
-                    .enumerate()
-                {
-                    if let Some(tp) = s.get("trafficPolicy") {
-                        policies.push((tp, format!("{base}/subsets/{i}/trafficPolicy")));
-                    }
-                }
-                let mut all = Vec::new();
-                for (tp, ptr) in policies {
-                    for (i, pl) in tp
-                        .get("portLevelSettings")
-                        .into_iter()
-                        .flat_map(|p| p.items())
-                        .enumerate()
-                    {
-                        all.push((pl, format!("{ptr}/portLevelSettings/{i}")));
-                    }
-                    all.push((tp, ptr));
-                }
-                for (tp, ptr) in &all {
+                for policy in destination_rule_policies(spec, &base) {
+                    let (tp, ptr) = (policy.node, &policy.pointer);
                     for (pattern, c) in TRAFFIC_POLICY {
-                        check(*tp, ptr, pattern, *c);
+                        check(tp, ptr, pattern, *c);
                     }
                     if let Some(pool) = tp.get("connectionPool") {
                         let pool_ptr = format!("{ptr}/connectionPool");

@@ -198,6 +198,56 @@ pub fn sub_span(value: Node<'_>, start: usize, end: usize) -> Span {
     )
 }
 
+/// A DestinationRule traffic policy with its JSON pointer.
+pub struct Policy<'t> {
+    /// The policy mapping (a `portLevelSettings` item for port-level ones).
+    pub node: Node<'t>,
+    /// Its JSON pointer.
+    pub pointer: String,
+    /// True for a `portLevelSettings` item.
+    pub port_level: bool,
+}
+
+/// Every traffic policy of a DestinationRule spec: the top-level one, each
+/// subset's, and the port-level items inside each of those.
+pub fn destination_rule_policies<'t>(spec: Node<'t>, base: &str) -> Vec<Policy<'t>> {
+    let mut top: Vec<(Node<'t>, String)> = Vec::new();
+    if let Some(tp) = spec.get("trafficPolicy") {
+        top.push((tp, format!("{base}/trafficPolicy")));
+    }
+    for (i, s) in spec
+        .get("subsets")
+        .into_iter()
+        .flat_map(|s| s.items())
+        .enumerate()
+    {
+        if let Some(tp) = s.get("trafficPolicy") {
+            top.push((tp, format!("{base}/subsets/{i}/trafficPolicy")));
+        }
+    }
+    let mut out = Vec::new();
+    for (node, pointer) in top {
+        for (i, pl) in node
+            .get("portLevelSettings")
+            .into_iter()
+            .flat_map(|p| p.items())
+            .enumerate()
+        {
+            out.push(Policy {
+                node: pl,
+                pointer: format!("{pointer}/portLevelSettings/{i}"),
+                port_level: true,
+            });
+        }
+        out.push(Policy {
+            node,
+            pointer,
+            port_level: false,
+        });
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

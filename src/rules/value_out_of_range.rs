@@ -1,7 +1,7 @@
 use crate::declare_rule;
 use crate::model::node::{Node, Shape};
 use crate::report::Diagnostic;
-use crate::rules::spec_walk::{Field, visit};
+use crate::rules::spec_walk::{Field, destination_rule_policies, visit};
 use crate::rules::{ObjectContext, Rule, RuleMeta};
 
 declare_rule! {
@@ -170,37 +170,17 @@ impl Rule for ValueOutOfRange {
                 }
             }
             "DestinationRule" => {
-                let mut policies: Vec<(Node<'_>, String)> = Vec::new();
-                if let Some(tp) = spec.get("trafficPolicy") {
-                    policies.push((tp, format!("{base}/trafficPolicy")));
-                }
-                for (i, s) in spec
-                    .get("subsets")
-                    .into_iter()
-                    .flat_map(|s| s.items())
-                    .enumerate()
-                {
-                    if let Some(tp) = s.get("trafficPolicy") {
-                        policies.push((tp, format!("{base}/subsets/{i}/trafficPolicy")));
-                    }
-                }
-                for (tp, ptr) in policies {
+                for policy in destination_rule_policies(spec, &base) {
+                    // Only port-level settings have a `port` selector; only the
+                    // others have `tunnel`.
+                    let skip = if policy.port_level {
+                        "tunnel."
+                    } else {
+                        "port."
+                    };
                     for (p, r) in TRAFFIC_POLICY {
-                        if !p.starts_with("port.") {
-                            check(tp, &ptr, p, *r);
-                        }
-                    }
-                    for (i, pl) in tp
-                        .get("portLevelSettings")
-                        .into_iter()
-                        .flat_map(|p| p.items())
-                        .enumerate()
-                    {
-                        let pl_ptr = format!("{ptr}/portLevelSettings/{i}");
-                        for (p, r) in TRAFFIC_POLICY {
-                            if !p.starts_with("tunnel.") {
-                                check(pl, &pl_ptr, p, *r);
-                            }
+                        if !p.starts_with(skip) {
+                            check(policy.node, &policy.pointer, p, *r);
                         }
                     }
                 }
