@@ -525,17 +525,15 @@ impl Index {
         client_ns: &str,
     ) -> Option<(String, Vec<ObjId>)> {
         let rules = self.destination_rules.get(ns)?;
-        let applies = |id: &ObjId| {
-            if ns == client_ns {
-                return true;
+        // semantics.md §6: the client namespace's rules count when visible there
+        // (a rule exported only to other namespaces is not); a rule with a workload
+        // selector is private to its own namespace.
+        let applies = |id: &ObjId| match &self.objects[*id].spec {
+            Spec::DestinationRule(dr) => {
+                (ns == client_ns || dr.workload_selector.is_none())
+                    && self.is_exported(&dr.export_to, "DestinationRule", ns, client_ns)
             }
-            match &self.objects[*id].spec {
-                Spec::DestinationRule(dr) => {
-                    dr.workload_selector.is_none()
-                        && self.is_exported(&dr.export_to, "DestinationRule", ns, client_ns)
-                }
-                _ => false,
-            }
+            _ => false,
         };
         if let Some(ids) = rules.exact.get(h) {
             let ids: Vec<ObjId> = ids.iter().copied().filter(applies).collect();
@@ -817,6 +815,24 @@ spec:
         none.map.insert("version".into(), "v9".into());
         assert_eq!(idx.endpoints(h, Some(&none)).and_then(|e| e.pods), Some(0));
         assert_eq!(idx.endpoints("unknown.b.svc.cluster.local", None), None);
+    }
+
+    #[test]
+    fn a_rule_exported_only_elsewhere_does_not_apply_in_its_own_namespace() {
+        let idx = index(
+            "
+apiVersion: networking.istio.io/v1
+kind: DestinationRule
+metadata: {name: r, namespace: c}
+spec: {host: reviews.b.svc.cluster.local, exportTo: [d]}
+",
+        );
+        let h = "reviews.b.svc.cluster.local";
+        assert_eq!(idx.destination_rules_for(h, "c"), None);
+        assert!(
+            idx.destination_rules_for(h, "d").is_none(),
+            "third-namespace rules never apply"
+        );
     }
 
     #[test]
