@@ -3,7 +3,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use crate::declare_rule;
 use crate::host;
 use crate::index::{Index, ObjId, Relation};
-use crate::model::{DestinationRef, DestinationUse, Labels, Object, Spec, Subset, VirtualService};
+use crate::model::{
+    DestinationRef, DestinationUse, LabelMap, Labels, Object, Spec, Subset, VirtualService,
+};
 use crate::report::{Diagnostic, Severity};
 use crate::rules::{Rule, RuleMeta};
 use crate::source::{FileId, Span};
@@ -33,7 +35,12 @@ declare_rule! {
     /// the Rollouts controller rewrites. Labels that Kubernetes or Istio add to pods
     /// at run time (`pod-template-hash`, `statefulset.kubernetes.io/pod-name`,
     /// `rollouts-pod-template-hash`, node topology such as
-    /// `topology.kubernetes.io/zone`, …) cannot be checked and are ignored.
+    /// `topology.kubernetes.io/zone`, …) cannot be checked and are ignored, with
+    /// one exception that needs no workloads at all: a subset that requires a
+    /// node topology label (`topology.kubernetes.io/region`, `…/zone`,
+    /// `topology.istio.io/subzone`, `kubernetes.io/hostname`) to be the empty
+    /// string matches no pod, because Istio copies those labels from the pod's
+    /// Node only when the Node has a value for them.
     ///
     /// Differences from upstream: `istioctl analyze` (IST0173) matches pods in
     /// every namespace and ignores the Service selector; Kiali (KIA0203) also
@@ -141,10 +148,11 @@ impl Rule for SubsetWithoutWorkloads {
                 }
             }
         }
+        let uses = subset_uses(index);
+        empty_topology_labels(index, &uses, out);
         if namespaces_with_workloads.is_empty() {
             return;
         }
-        let uses = subset_uses(index);
         for (id, object) in index.objects().iter().enumerate() {
             let Spec::DestinationRule(dr) = &object.spec else {
                 continue;
@@ -175,7 +183,9 @@ impl Rule for SubsetWithoutWorkloads {
                 let Some(name) = &subset.name else {
                     continue;
                 };
-                if managed.get(&key).is_some_and(|m| m.contains(&name.value)) {
+                if managed.get(&key).is_some_and(|m| m.contains(&name.value))
+                    || empty_topology_key(subset).is_some()
+                {
                     continue;
                 }
                 let used = uses
@@ -188,6 +198,98 @@ impl Rule for SubsetWithoutWorkloads {
                 }
             }
         }
+    }
+}
+
+/// Node topology labels Istio copies onto each pod from its Node, and only when
+/// the Node's value is not empty.
+const NODE_TOPOLOGY_LABELS: &[&str] = &[
+    "topology.kubernetes.io/region",
+    "topology.kubernetes.io/zone",
+    "topology.istio.io/subzone",
+    "kubernetes.io/hostname",
+];
+
+/// Subsets that require a node topology label to be empty: Istio adds those
+/// labels to a pod only with a non-empty value, so no pod ever matches, whatever
+/// the analysed files contain (unless a workload sets the empty label itself).
+fn empty_topology_labels(
+    index: &Index,
+    uses: &HashMap<(ObjId, String), Vec<Use>>,
+    out: &mut Vec<Diagnostic>,
+) {
+    for (id, object) in index.objects().iter().enumerate() {
+        let Spec::DestinationRule(dr) = &object.spec else {
+            continue;
+        };
+        for subset in &dr.subsets {
+            let Some(name) = &subset.name else {
+                continue;
+            };
+            let Some(key) = empty_topology_key(subset) else {
+                continue;
+            };
+            let mut own = LabelMap::default();
+            own.insert((*key).to_owned(), String::new());
+            let own = Labels {
+                map: own,
+                span: subset.labels.span,
+            };
+            if !index.workloads_matching_anywhere(&own).is_empty() {
+                continue;
+            }
+            let used = uses.get(&(id, name.value.clone())).map_or(&[][..], Vec::as_slice);
+            let routed = used.iter().find(|u| u.share.is_some());
+            let mut message = format!(
+                "subset `{}` requires node label `{key}` to be empty, which no pod ever has: Istio copies `{key}` from the pod's Node only when it has a value",
+                name.value
+            );
+            let severity = match routed {
+                Some(u) => {
+                    message.push_str(&format!(
+                        ", yet route `{}` of VirtualService `{}` sends it {} of the route's requests",
+                        u.route,
+                        u.vs,
+                        percent(u.share.unwrap_or(0.0))
+                    ));
+                    Severity::Error
+                }
+                None => Severity::Warning,
+            };
+            let mut d = Diagnostic::new(
+                &SubsetWithoutWorkloads::META,
+                object.meta.file,
+                subset.labels.span,
+                message,
+            )
+            .severity(severity)
+            .label("matches no pod")
+            .help(format!(
+                "Give `{key}` the value of the nodes this subset is for (for example `{}`), or drop it from the subset's labels.",
+                example_value(key)
+            ));
+            for u in used {
+                d = d.related(u.file, u.span, format!("route `{}` of `{}` uses this subset", u.route, u.vs));
+            }
+            out.push(d.object(&object.meta).path(format!("{}/labels", subset.path)));
+        }
+    }
+}
+
+/// The first node topology label the subset requires to be empty.
+fn empty_topology_key(subset: &Subset) -> Option<&'static str> {
+    NODE_TOPOLOGY_LABELS
+        .iter()
+        .copied()
+        .find(|k| subset.labels.map.get(k).is_some_and(String::is_empty))
+}
+
+fn example_value(key: &str) -> &'static str {
+    match key {
+        "topology.kubernetes.io/region" => "us-east-1",
+        "topology.kubernetes.io/zone" => "us-east-1a",
+        "kubernetes.io/hostname" => "node-1",
+        _ => "rack-1",
     }
 }
 

@@ -19,7 +19,10 @@ declare_rule! {
     /// namespace, each only when exported to the client; the exact host before
     /// the most specific wildcard; rules for one host in one namespace merged,
     /// first subset definition winning. Clients are the VirtualService's own
-    /// namespace and, for gateway-bound routes, the Gateway's namespace.
+    /// namespace and, for gateway-bound routes, the Gateway's namespace. A
+    /// delegate VirtualService is checked for the clients of the roots that
+    /// delegate to it; when no root in the analysed files does (the root often
+    /// lives in the gateway team's repository), from its own namespace.
     ///
     /// Differences from upstream: Kiali (KIA1107) accepts a subset declared by
     /// any DestinationRule for the host, in any namespace, and reads
@@ -91,7 +94,13 @@ impl Rule for UndeclaredSubset {
                             push_unique(&mut clients, clients_of(index, root_object, &gateways));
                         }
                     }
-                    clients
+                    if clients.is_empty() {
+                        // No root delegates to it (yet, or from another repository):
+                        // judge it from its own namespace, as a root there would.
+                        clients_of(index, object, &["mesh".to_owned()])
+                    } else {
+                        clients
+                    }
                 } else {
                     let gateways = route_gateways(vs, RouteKind::of(d.usage), d.route_index);
                     clients_of(index, object, &gateways)

@@ -51,11 +51,11 @@ declare_rule! {
     /// flag a later header match; meshvet does. Istio's overlap check compares
     /// only prefix URIs and treats a match without `method` as `GET`; meshvet
     /// compares every condition and treats a missing condition as "any". An
-    /// unreachable route is reported once, with IST0130, and with IST0131 as
-    /// well when other match entries (rather than a route without `match`) cover
-    /// it; Istio adds one IST0130 per match of a route after a match-less one,
-    /// and reports a route covered by overlapping (not identical) matches with
-    /// IST0131 only, although the route is just as unreachable. A redundant
+    /// unreachable route is reported once (Istio adds one IST0130 per match of a
+    /// route after a match-less one), as an error whatever covers it: Istio
+    /// reports a route whose matches all repeat earlier ones as IST0130 and one
+    /// covered by broader, not identical, matches as IST0131 (an info), although
+    /// the route is just as unreachable; the finding carries the same code. A redundant
     /// entry within one route is reported whatever its kind of URI (Istio's
     /// overlap check looks at prefix URIs only, so it misses an exact `/` next
     /// to a prefix `/` in the same route).
@@ -854,7 +854,15 @@ fn analyse(routes: &[RouteFacts], meta: &ObjectMeta, out: &mut Vec<Diagnostic>) 
             .collect();
         if dead.iter().all(Option::is_some) {
             let all: Vec<Shadow> = dedup(dead.iter().flatten().flatten().copied());
-            out.push(route_finding(routes, i, &all, meta));
+            // Every entry repeats an earlier one exactly (not merely covered by it).
+            let repeats = route.has_matches
+                && route.matches.iter().zip(&dead).all(|(m, d)| {
+                    d.iter().flatten().all(|s| {
+                        let (_, sm) = shadow_request(routes, *s);
+                        m.request.covers(&sm.request) && sm.request.covers(&m.request)
+                    })
+                });
+            out.push(route_finding(routes, i, &all, repeats, meta));
             continue;
         }
         for (j, d) in dead.iter().enumerate() {
@@ -974,6 +982,7 @@ fn route_finding(
     routes: &[RouteFacts],
     i: usize,
     shadows: &[Shadow],
+    repeats: bool,
     meta: &ObjectMeta,
 ) -> Diagnostic {
     let route = &routes[i];
@@ -1032,13 +1041,15 @@ fn route_finding(
         let help = d.help.take().unwrap_or_default();
         d = d.help(format!("{help}{hint}"));
     }
-    // IST0131 (ineffective match) too when the route's matches are covered by
-    // other matches, not by a route without any.
+    // Istio's codes: IST0130 (unreachable rule) for a route after one without
+    // `match` or whose matches all repeat earlier ones, plus IST0131 (ineffective
+    // match) for each repeat; a route covered by broader (not identical) matches
+    // gets IST0131 only.
     let by_matches = route.has_matches && shadows.iter().all(|s| routes[s.route].has_matches);
-    d.upstream = if by_matches {
-        &["IST0130", "IST0131"]
-    } else {
-        &["IST0130"]
+    d.upstream = match (by_matches, repeats) {
+        (false, _) => &["IST0130"],
+        (true, true) => &["IST0130", "IST0131"],
+        (true, false) => &["IST0131"],
     };
     add_related(d, routes, shadows, meta)
 }
