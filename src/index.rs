@@ -201,6 +201,13 @@ impl Index {
             Spec::Gateway(_) => {
                 self.gateways.insert((ns, meta.name().to_owned()), id);
             }
+            // A VirtualService may bind to a Gateway API Gateway by its name; an
+            // Istio Gateway of the same name takes precedence.
+            Spec::KubernetesGateway(_) => {
+                self.gateways
+                    .entry((ns, meta.name().to_owned()))
+                    .or_insert(id);
+            }
             Spec::Sidecar(sc) if sc.workload_selector.is_none() => {
                 self.default_sidecars.entry(ns).or_insert(id);
             }

@@ -297,3 +297,51 @@ pub fn mesh_config(node: Node<'_>, meta: &ObjectMeta) -> Option<MeshConfig> {
             .is_some(),
     })
 }
+
+/// A Kubernetes Gateway API `Gateway` (gateway.networking.k8s.io): the facts a
+/// VirtualService bound to it depends on. Istio turns each into an Istio Gateway
+/// whose servers are the listeners.
+#[derive(Debug, Clone, Default)]
+pub struct KubernetesGateway {
+    /// `spec.listeners`.
+    pub listeners: Vec<Listener>,
+}
+
+/// One Gateway API listener.
+#[derive(Debug, Clone, Default)]
+pub struct Listener {
+    /// JSON pointer of the listener.
+    pub path: String,
+    /// The listener item.
+    pub span: Span,
+    /// `name`.
+    pub name: Option<SStr>,
+    /// `hostname`; absent means every host.
+    pub hostname: Option<SStr>,
+    /// `allowedRoutes.namespaces.from`: `Same` (the default), `All` or `Selector`.
+    pub allowed_from: Option<SStr>,
+}
+
+/// Reads a Gateway API `Gateway`'s spec.
+pub fn kubernetes_gateway(spec: Node<'_>, meta: &ObjectMeta) -> KubernetesGateway {
+    let base = meta.path("/spec");
+    KubernetesGateway {
+        listeners: spec
+            .get("listeners")
+            .into_iter()
+            .flat_map(|l| l.items())
+            .enumerate()
+            .map(|(i, l)| Listener {
+                path: format!("{base}/listeners/{i}"),
+                span: l.span(),
+                name: spanned_str(l.get("name")),
+                hostname: spanned_str(l.get("hostname")),
+                allowed_from: spanned_str(
+                    l.get("allowedRoutes")
+                        .and_then(|a| a.get("namespaces"))
+                        .and_then(|n| n.get("from")),
+                ),
+            })
+            .collect(),
+    }
+}

@@ -281,6 +281,8 @@ pub enum Spec {
     Namespace,
     /// The mesh configuration (ConfigMap `istio` in the root namespace).
     MeshConfig(Box<MeshConfig>),
+    /// gateway.networking.k8s.io Gateway.
+    KubernetesGateway(Box<KubernetesGateway>),
     /// Any other Kubernetes object: identity only.
     Other,
 }
@@ -500,6 +502,9 @@ pub fn read_object(
         ("networking.istio.io", "Gateway") => Spec::Gateway(Box::new(istio::gateway(s, &meta))),
         ("networking.istio.io", "ServiceEntry") => {
             Spec::ServiceEntry(Box::new(istio::service_entry(s, &meta)))
+        }
+        ("gateway.networking.k8s.io", "Gateway") => {
+            Spec::KubernetesGateway(Box::new(kube::kubernetes_gateway(s, &meta)))
         }
         ("networking.istio.io", "Sidecar") => Spec::Sidecar(Box::new(istio::sidecar(s, &meta))),
         ("", "Service") => Spec::Service(Box::new(kube::service(s, &meta))),

@@ -1,9 +1,10 @@
 use crate::declare_rule;
 use crate::host;
 use crate::index::{Index, ObjId};
-use crate::model::{Gateway, Object, SStr, Spec, VirtualService};
+use crate::model::{Gateway, KubernetesGateway, Object, SStr, Spec, VirtualService};
 use crate::report::Diagnostic;
 use crate::rules::{Rule, RuleMeta};
+use crate::source::{FileId, Span};
 use crate::text::backtick_list;
 
 declare_rule! {
@@ -25,10 +26,17 @@ declare_rule! {
     ///   `mesh`), meshvet knows all of them, at least one serves another of its
     ///   hosts, and none serves this one.
     ///
+    /// A VirtualService may also name a Kubernetes Gateway API `Gateway`
+    /// (gateway.networking.k8s.io), which Istio turns into a Gateway with one
+    /// server per listener: the listener's `hostname` (every host when it has
+    /// none), for VirtualServices from the namespaces its
+    /// `allowedRoutes.namespaces.from` allows (`Same`, the default: the
+    /// Gateway's own; `All`; a label `Selector` cannot be evaluated offline and
+    /// counts as any namespace).
+    ///
     /// Differences from upstream: `istioctl analyze` also reports IST0132 when the
-    /// Gateway does not exist and checks Gateway API listeners; meshvet leaves
-    /// missing Gateways to `unknown-gateway` and does not read Gateway API
-    /// listeners.
+    /// Gateway does not exist; meshvet reports that once, as `unknown-gateway`
+    /// (which carries IST0132 too).
     ///
     /// ## Why is this bad?
     /// istiod gives a gateway proxy only the VirtualService hosts that one of the
@@ -86,34 +94,98 @@ impl Rule for HostNotInGateway {
 }
 
 /// One accepted server host of a Gateway, as seen from a VirtualService namespace.
-struct ServerHost<'a> {
-    /// The entry as written.
-    written: &'a SStr,
+struct ServerHost {
+    /// The entry as written (`*` for a Gateway API listener without `hostname`).
+    written: String,
+    /// Where it is written.
+    span: Span,
     /// The `dnsName` part.
-    dns: &'a str,
-    /// True when the namespace part admits the VirtualService's namespace.
+    dns: String,
+    /// The namespace it admits VirtualServices from (`*` for all).
+    namespace: String,
+    /// True when that namespace includes the VirtualService's namespace.
     admits: bool,
 }
 
-fn server_hosts<'a>(gateway: &'a Gateway, gw_ns: &str, vs_ns: &str) -> Vec<ServerHost<'a>> {
-    gateway
+/// What a bound Gateway accepts: its server hosts (or listener hostnames) and
+/// where its servers are declared.
+struct Accepts {
+    hosts: Vec<ServerHost>,
+    /// The first host of each server (or each listener), for related labels.
+    declared: Vec<Span>,
+    /// True for a Gateway API Gateway (listeners, `allowedRoutes`).
+    kubernetes: bool,
+}
+
+fn accepts(spec: &Spec, gw_ns: &str, vs_ns: &str) -> Option<Accepts> {
+    match spec {
+        Spec::Gateway(g) => Some(server_hosts(g, gw_ns, vs_ns)),
+        Spec::KubernetesGateway(g) => Some(listener_hosts(g, gw_ns, vs_ns)),
+        _ => None,
+    }
+}
+
+fn server_hosts(gateway: &Gateway, gw_ns: &str, vs_ns: &str) -> Accepts {
+    let hosts = gateway
         .servers
         .iter()
         .flat_map(|s| &s.hosts)
         .map(|h| {
             let (ns, dns) = h.value.split_once('/').unwrap_or(("*", h.value.as_str()));
-            let admits = match ns {
-                "*" => true,
-                "." => gw_ns == vs_ns,
-                other => other == vs_ns,
-            };
+            let namespace = if ns == "." { gw_ns } else { ns };
             ServerHost {
-                written: h,
-                dns,
-                admits,
+                written: h.value.clone(),
+                span: h.span,
+                dns: dns.to_owned(),
+                namespace: namespace.to_owned(),
+                admits: namespace == "*" || namespace == vs_ns,
             }
         })
-        .collect()
+        .collect();
+    let declared = gateway
+        .servers
+        .iter()
+        .filter_map(|s| s.hosts.first().map(|h| h.span))
+        .collect();
+    Accepts {
+        hosts,
+        declared,
+        kubernetes: false,
+    }
+}
+
+/// Istio makes each listener a server: its `hostname` (every host when absent),
+/// for routes from the namespaces `allowedRoutes.namespaces.from` allows (the
+/// Gateway's own by default; a label `Selector` cannot be evaluated offline, so
+/// it admits every namespace here).
+fn listener_hosts(gateway: &KubernetesGateway, gw_ns: &str, vs_ns: &str) -> Accepts {
+    let hosts = gateway
+        .listeners
+        .iter()
+        .map(|l| {
+            let namespace = match l.allowed_from.as_ref().map(|f| f.value.as_str()) {
+                Some("All" | "Selector") => "*",
+                _ => gw_ns,
+            };
+            let (written, span) = match &l.hostname {
+                Some(h) => (h.value.clone(), h.span),
+                None => ("*".to_owned(), l.name.as_ref().map_or(l.span, |n| n.span)),
+            };
+            ServerHost {
+                dns: written.clone(),
+                written,
+                span,
+                namespace: namespace.to_owned(),
+                admits: namespace == "*" || namespace == vs_ns,
+            }
+        })
+        .collect::<Vec<_>>();
+    let declared = hosts.iter().map(|h| h.span).collect();
+    Accepts {
+        hosts,
+        declared,
+        kubernetes: true,
+    }
 }
 
 /// True when two hosts (either may be a wildcard) have a name in common.
@@ -130,7 +202,7 @@ struct Bound<'a> {
     reference: &'a SStr,
     path: String,
     id: ObjId,
-    gateway: &'a Gateway,
+    accepts: Accepts,
 }
 
 fn check_virtual_service(
@@ -154,19 +226,16 @@ fn check_virtual_service(
             mesh = true;
             continue;
         }
-        let found =
-            index
-                .gateway(&reference.value, vs_ns)
-                .and_then(|id| match &index.object(id).spec {
-                    Spec::Gateway(g) => Some((id, g)),
-                    _ => None,
-                });
+        let found = index.gateway(&reference.value, vs_ns).and_then(|id| {
+            let gw = index.object(id);
+            accepts(&gw.spec, &gw.meta.namespace, vs_ns).map(|a| (id, a))
+        });
         match found {
-            Some((id, gateway)) => bound.push(Bound {
+            Some((id, accepts)) => bound.push(Bound {
                 reference,
                 path: meta.path(&format!("/spec/gateways/{i}")),
                 id,
-                gateway,
+                accepts,
             }),
             None => all_known = false,
         }
@@ -174,11 +243,12 @@ fn check_virtual_service(
     let mut any_serves = false;
     for b in &bound {
         let gw_meta = &index.object(b.id).meta;
-        let accepted = server_hosts(b.gateway, &gw_meta.namespace, vs_ns);
+        let accepted = &b.accepts;
         let served = hosts.iter().any(|(h, resolved)| {
             accepted
+                .hosts
                 .iter()
-                .any(|s| s.admits && serves(s.dns, &h.value, resolved))
+                .any(|s| s.admits && serves(&s.dns, &h.value, resolved))
         });
         if served {
             any_serves = true;
@@ -186,7 +256,7 @@ fn check_virtual_service(
         }
         let gw_name = format!("{}/{}", gw_meta.namespace, gw_meta.name());
         let host_names: Vec<&str> = hosts.iter().map(|(h, _)| h.value.as_str()).collect();
-        let (detail, help) = explain(&accepted, &hosts, &gw_name, &gw_meta.namespace, vs_ns);
+        let (detail, help) = explain(accepted, &hosts, &gw_name, vs_ns);
         let message = format!(
             "gateway `{gw_name}` serves none of this VirtualService's hosts ({}){detail}",
             backtick_list(&host_names, "and")
@@ -199,15 +269,7 @@ fn check_virtual_service(
         )
         .label("serves none of the hosts")
         .help(help);
-        d = relate_servers(
-            d,
-            gw_meta.file,
-            b.gateway,
-            &accepted,
-            &hosts,
-            &gw_meta.namespace,
-            gw_meta.anchor(),
-        );
+        d = relate_servers(d, gw_meta.file, accepted, &hosts, gw_meta.anchor());
         out.push(d.object(meta).path(b.path.clone()));
     }
     if mesh || !all_known || !any_serves {
@@ -215,10 +277,10 @@ fn check_virtual_service(
     }
     for (i, (h, resolved)) in hosts.iter().enumerate() {
         let served = bound.iter().any(|b| {
-            let gw_ns = &index.object(b.id).meta.namespace;
-            server_hosts(b.gateway, gw_ns, vs_ns)
+            b.accepts
+                .hosts
                 .iter()
-                .any(|s| s.admits && serves(s.dns, &h.value, resolved))
+                .any(|s| s.admits && serves(&s.dns, &h.value, resolved))
         });
         if served {
             continue;
@@ -250,14 +312,11 @@ fn check_virtual_service(
             .help(help);
         for b in &bound {
             let gw_meta = &index.object(b.id).meta;
-            let accepted = server_hosts(b.gateway, &gw_meta.namespace, vs_ns);
             d = relate_servers(
                 d,
                 gw_meta.file,
-                b.gateway,
-                &accepted,
+                &b.accepts,
                 std::slice::from_ref(&(*h, resolved.clone())),
-                &gw_meta.namespace,
                 gw_meta.anchor(),
             );
         }
@@ -268,36 +327,50 @@ fn check_virtual_service(
 /// The reason detail for the message and the help sentence for a Gateway that
 /// serves none of the VirtualService's hosts.
 fn explain(
-    accepted: &[ServerHost<'_>],
+    accepted: &Accepts,
     hosts: &[(&SStr, String)],
     gw_name: &str,
-    gw_ns: &str,
     vs_ns: &str,
 ) -> (String, String) {
-    if accepted.is_empty() {
+    let servers = if accepted.kubernetes {
+        "listener"
+    } else {
+        "server"
+    };
+    if accepted.hosts.is_empty() {
         return (
-            ": it declares no server hosts".to_owned(),
+            if accepted.kubernetes {
+                ": it declares no listeners".to_owned()
+            } else {
+                ": it declares no server hosts".to_owned()
+            },
             format!(
-                "Add a server accepting the VirtualService's hosts to Gateway `{gw_name}`, or bind the VirtualService to the Gateway that serves them."
+                "Add a {servers} accepting the VirtualService's hosts to Gateway `{gw_name}`, or bind the VirtualService to the Gateway that serves them."
             ),
         );
     }
     // Server hosts that would serve one of the hosts but admit other namespaces only.
-    let excluded: Vec<&ServerHost<'_>> = accepted
+    let excluded: Vec<&ServerHost> = accepted
+        .hosts
         .iter()
-        .filter(|s| !s.admits && hosts.iter().any(|(h, r)| serves(s.dns, &h.value, r)))
+        .filter(|s| !s.admits && hosts.iter().any(|(h, r)| serves(&s.dns, &h.value, r)))
         .collect();
-    if !excluded.is_empty() {
-        let written: Vec<&str> = excluded.iter().map(|s| s.written.value.as_str()).collect();
-        let mut namespaces: Vec<&str> = excluded
-            .iter()
-            .map(|s| match s.written.value.split_once('/') {
-                Some((".", _)) | None => gw_ns,
-                Some((ns, _)) => ns,
-            })
-            .collect();
+    if let Some(first) = excluded.first() {
+        let written: Vec<&str> = excluded.iter().map(|s| s.written.as_str()).collect();
+        let mut namespaces: Vec<&str> = excluded.iter().map(|s| s.namespace.as_str()).collect();
         namespaces.sort_unstable();
         namespaces.dedup();
+        let help = if accepted.kubernetes {
+            format!(
+                "Set `allowedRoutes.namespaces.from: All` (or a selector matching `{vs_ns}`) on the listener for `{}`, or move the VirtualService to namespace `{}`.",
+                first.dns, first.namespace
+            )
+        } else {
+            format!(
+                "Write the server host as `{vs_ns}/{dns}` or `*/{dns}` to accept VirtualServices from namespace `{vs_ns}`, or move the VirtualService to the namespace the Gateway accepts.",
+                dns = first.dns
+            )
+        };
         return (
             format!(
                 ": {} {} only VirtualServices in {} {}",
@@ -314,29 +387,27 @@ fn explain(
                 },
                 backtick_list(&namespaces, "and")
             ),
-            format!(
-                "Write the server host as `{vs_ns}/{dns}` or `*/{dns}` to accept VirtualServices from namespace `{vs_ns}`, or move the VirtualService to the namespace the Gateway accepts.",
-                dns = excluded[0].dns
-            ),
+            help,
         );
     }
     let admitted: Vec<&str> = accepted
+        .hosts
         .iter()
         .filter(|s| s.admits)
-        .map(|s| s.written.value.as_str())
+        .map(|s| s.written.as_str())
         .collect();
     let detail = if admitted.is_empty() {
-        format!(": its server hosts admit no VirtualService from namespace `{vs_ns}`")
+        format!(": its {servers}s admit no VirtualService from namespace `{vs_ns}`")
     } else {
         format!(
-            ": for namespace `{vs_ns}` its servers accept only {}",
+            ": for namespace `{vs_ns}` its {servers}s accept only {}",
             backtick_list(&admitted, "and")
         )
     };
     (
         detail,
         format!(
-            "Add the VirtualService's hosts to a server of Gateway `{gw_name}`, or bind the VirtualService to the Gateway that serves them."
+            "Add the VirtualService's hosts to a {servers} of Gateway `{gw_name}`, or bind the VirtualService to the Gateway that serves them."
         ),
     )
 }
@@ -346,44 +417,42 @@ fn explain(
 /// (at most three), or the Gateway's name when it has none.
 fn relate_servers(
     mut d: Diagnostic,
-    file: crate::source::FileId,
-    gateway: &Gateway,
-    accepted: &[ServerHost<'_>],
+    file: FileId,
+    accepted: &Accepts,
     hosts: &[(&SStr, String)],
-    gw_ns: &str,
-    anchor: crate::source::Span,
+    anchor: Span,
 ) -> Diagnostic {
-    if accepted.is_empty() {
-        return d.related(file, anchor, "this Gateway has no server hosts");
+    if accepted.hosts.is_empty() {
+        let what = if accepted.kubernetes {
+            "this Gateway has no listeners"
+        } else {
+            "this Gateway has no server hosts"
+        };
+        return d.related(file, anchor, what);
     }
     let mut excluded = false;
     for s in accepted
+        .hosts
         .iter()
-        .filter(|s| !s.admits && hosts.iter().any(|(h, r)| serves(s.dns, &h.value, r)))
+        .filter(|s| !s.admits && hosts.iter().any(|(h, r)| serves(&s.dns, &h.value, r)))
     {
         excluded = true;
-        let ns = match s.written.value.split_once('/') {
-            Some((".", _)) | None => gw_ns,
-            Some((ns, _)) => ns,
-        };
         d = d.related(
             file,
-            s.written.span,
-            format!("admits namespace `{ns}` only"),
+            s.span,
+            format!("admits namespace `{}` only", s.namespace),
         );
     }
     if excluded {
         return d;
     }
-    for server in gateway
-        .servers
-        .iter()
-        .filter(|s| !s.hosts.is_empty())
-        .take(3)
-    {
-        if let Some(first) = server.hosts.first() {
-            d = d.related(file, first.span, "server hosts are declared here");
-        }
+    let what = if accepted.kubernetes {
+        "listener hostnames are declared here"
+    } else {
+        "server hosts are declared here"
+    };
+    for span in accepted.declared.iter().take(3) {
+        d = d.related(file, *span, what);
     }
     d
 }

@@ -14,6 +14,10 @@ declare_rule! {
     /// field written as `null` counts as absent: the API server prunes nulls
     /// before it validates.
     ///
+    /// `istioctl analyze` reports a VirtualService route without a destination
+    /// host as IST0101 (a reference to host `""` that is not found), so those
+    /// findings carry that code.
+    ///
     /// ## Why is this bad?
     /// The API server rejects the object (`Required value`), so nothing in
     /// the change applies.
@@ -34,7 +38,7 @@ declare_rule! {
         name: "missing-required-field",
         severity: Error,
         kinds: [Any],
-        upstream: [],
+        upstream: ["IST0101"],
     }
 }
 
@@ -71,15 +75,66 @@ impl Rule for MissingRequiredField {
             } else {
                 format!("`{}`", f.parent_path)
             };
-            out.push(
-                Diagnostic::new(&MissingRequiredField::META, meta.file, span, message)
-                    .label(format!("`{field}` missing"))
-                    .help(format!(
-                        "Add `{field}` to {place}: the API server rejects the object without it."
-                    ))
-                    .object(meta)
-                    .path(format!("{}/{}", f.pointer, field)),
-            );
+            let mut d = Diagnostic::new(&MissingRequiredField::META, meta.file, span, message)
+                .label(format!("`{field}` missing"))
+                .help(format!(
+                    "Add `{field}` to {place}: the API server rejects the object without it."
+                ))
+                .object(meta)
+                .path(format!("{}/{}", f.pointer, field));
+            // istioctl analyze reads a route without a destination host as a
+            // reference to host "" and reports it as not found.
+            d.upstream = if names_no_destination_host(meta.kind.as_str(), &f.parent_path, field) {
+                &["IST0101"]
+            } else {
+                &[]
+            };
+            out.push(d);
         }
+    }
+}
+
+/// True for a VirtualService route item without `destination`, or a route or
+/// mirror destination without `host`.
+fn names_no_destination_host(kind: &str, parent: &str, field: &str) -> bool {
+    kind == "VirtualService"
+        && match field {
+            "destination" => parent.ends_with(".route[]"),
+            "host" => parent.ends_with(".destination") || parent.ends_with(".mirror"),
+            _ => false,
+        }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::names_no_destination_host;
+
+    #[test]
+    fn only_virtual_service_destinations_map_to_host_not_found() {
+        assert!(names_no_destination_host(
+            "VirtualService",
+            "spec.http[].route[]",
+            "destination"
+        ));
+        assert!(names_no_destination_host(
+            "VirtualService",
+            "spec.tcp[].route[].destination",
+            "host"
+        ));
+        assert!(names_no_destination_host(
+            "VirtualService",
+            "spec.http[].mirror",
+            "host"
+        ));
+        assert!(!names_no_destination_host(
+            "DestinationRule",
+            "spec",
+            "host"
+        ));
+        assert!(!names_no_destination_host(
+            "VirtualService",
+            "spec.http[].route[].destination.port",
+            "number"
+        ));
     }
 }

@@ -34,7 +34,9 @@ declare_rule! {
     /// legacy dotted form and reports it as not found even when the Gateway
     /// exists; meshvet resolves it as istiod does. Kiali (KIA1102) stops checking
     /// match gateways after the first missing one; meshvet reports every missing
-    /// reference.
+    /// reference. `istioctl analyze` also reports a missing Gateway as IST0132
+    /// (host not found in gateway), so this finding carries that code too;
+    /// `host-not-in-gateway` stays silent about gateways that do not exist.
     ///
     /// ## Why is this bad?
     /// istiod binds a VirtualService only to the Gateways it names. A name that
@@ -70,7 +72,7 @@ declare_rule! {
         name: "unknown-gateway",
         severity: Error,
         kinds: [VirtualService],
-        upstream: ["IST0101", "KIA1102"],
+        upstream: ["IST0101", "IST0132", "KIA1102"],
     }
 }
 

@@ -456,8 +456,12 @@ fn display_names(dests: &[RouteDestination]) -> Vec<String> {
     let same_host = dests.iter().all(|d| host(d) == host(&dests[0]));
     let base: Vec<String> = dests
         .iter()
-        .map(|d| {
-            let h = host(d).unwrap_or_default();
+        .enumerate()
+        .map(|(j, d)| {
+            let Some(h) = host(d) else {
+                // No host to name it by (missing-required-field reports that).
+                return format!("entry {j}");
+            };
             let port = d
                 .destination
                 .port
