@@ -12,22 +12,29 @@ mod deprecated_field;
 mod duplicate_key;
 mod duplicate_object;
 mod duplicate_subset;
+mod empty_traffic_policy;
 mod empty_virtual_service;
 mod gateway_selector_no_workload;
 mod host_not_in_gateway;
 mod host_refs;
 mod ineffective_outlier_detection;
+mod invalid_client_tls;
+mod invalid_connection_pool;
 mod invalid_delegate;
 mod invalid_duration;
 mod invalid_enum;
 mod invalid_export_to;
 mod invalid_field_type;
 mod invalid_host;
+mod invalid_load_balancer;
+mod invalid_locality_lb;
 mod invalid_mirror;
 mod invalid_name;
+mod invalid_outlier_detection;
 mod invalid_regex;
 mod invalid_retry_on;
 mod invalid_service_entry;
+mod invalid_tunnel;
 mod invalid_workload_selector;
 mod missing_destination_port;
 mod missing_required_field;
@@ -41,6 +48,7 @@ mod short_host_wrong_namespace;
 mod sni_host_not_in_hosts;
 mod spec_walk;
 mod subset_without_workloads;
+mod traffic_policy;
 mod undeclared_subset;
 mod unknown_destination_port;
 mod unknown_field;
@@ -68,21 +76,28 @@ pub use deprecated_field::DeprecatedField;
 pub use duplicate_key::DuplicateKey;
 pub use duplicate_object::DuplicateObject;
 pub use duplicate_subset::DuplicateSubset;
+pub use empty_traffic_policy::EmptyTrafficPolicy;
 pub use empty_virtual_service::EmptyVirtualService;
 pub use gateway_selector_no_workload::GatewaySelectorNoWorkload;
 pub use host_not_in_gateway::HostNotInGateway;
 pub use ineffective_outlier_detection::IneffectiveOutlierDetection;
+pub use invalid_client_tls::InvalidClientTls;
+pub use invalid_connection_pool::InvalidConnectionPool;
 pub use invalid_delegate::InvalidDelegate;
 pub use invalid_duration::InvalidDuration;
 pub use invalid_enum::InvalidEnum;
 pub use invalid_export_to::InvalidExportTo;
 pub use invalid_field_type::InvalidFieldType;
 pub use invalid_host::InvalidHost;
+pub use invalid_load_balancer::InvalidLoadBalancer;
+pub use invalid_locality_lb::InvalidLocalityLb;
 pub use invalid_mirror::InvalidMirror;
 pub use invalid_name::InvalidName;
+pub use invalid_outlier_detection::InvalidOutlierDetection;
 pub use invalid_regex::InvalidRegex;
 pub use invalid_retry_on::InvalidRetryOn;
 pub use invalid_service_entry::InvalidServiceEntry;
+pub use invalid_tunnel::InvalidTunnel;
 pub use invalid_workload_selector::InvalidWorkloadSelector;
 pub use missing_destination_port::MissingDestinationPort;
 pub use missing_required_field::MissingRequiredField;
@@ -252,21 +267,28 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &DuplicateKey,
         &DuplicateObject,
         &DuplicateSubset,
+        &EmptyTrafficPolicy,
         &EmptyVirtualService,
         &GatewaySelectorNoWorkload,
         &HostNotInGateway,
         &IneffectiveOutlierDetection,
+        &InvalidClientTls,
+        &InvalidConnectionPool,
         &InvalidDelegate,
         &InvalidDuration,
         &InvalidEnum,
         &InvalidExportTo,
         &InvalidFieldType,
         &InvalidHost,
+        &InvalidLoadBalancer,
+        &InvalidLocalityLb,
         &InvalidMirror,
         &InvalidName,
+        &InvalidOutlierDetection,
         &InvalidRegex,
         &InvalidRetryOn,
         &InvalidServiceEntry,
+        &InvalidTunnel,
         &InvalidWorkloadSelector,
         &MissingDestinationPort,
         &MissingRequiredField,
