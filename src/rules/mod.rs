@@ -11,6 +11,7 @@ mod conflicting_virtual_services;
 mod deprecated_field;
 mod duplicate_key;
 mod duplicate_object;
+mod duplicate_port;
 mod duplicate_subset;
 mod empty_virtual_service;
 mod gateway_selector_no_workload;
@@ -22,13 +23,17 @@ mod invalid_duration;
 mod invalid_enum;
 mod invalid_export_to;
 mod invalid_field_type;
+mod invalid_gateway_server;
 mod invalid_host;
 mod invalid_mirror;
 mod invalid_name;
 mod invalid_regex;
 mod invalid_retry_on;
+mod invalid_server_tls;
 mod invalid_service_entry;
+mod invalid_sidecar;
 mod invalid_workload_selector;
+mod listeners;
 mod missing_destination_port;
 mod missing_required_field;
 mod partially_qualified_host;
@@ -37,6 +42,7 @@ mod retries_without_attempts;
 mod retry_non_idempotent;
 mod retry_storm;
 mod schema_findings;
+mod server_tls_mismatch;
 mod short_host_wrong_namespace;
 mod sni_host_not_in_hosts;
 mod spec_walk;
@@ -67,6 +73,7 @@ pub use conflicting_virtual_services::ConflictingVirtualServices;
 pub use deprecated_field::DeprecatedField;
 pub use duplicate_key::DuplicateKey;
 pub use duplicate_object::DuplicateObject;
+pub use duplicate_port::DuplicatePort;
 pub use duplicate_subset::DuplicateSubset;
 pub use empty_virtual_service::EmptyVirtualService;
 pub use gateway_selector_no_workload::GatewaySelectorNoWorkload;
@@ -77,12 +84,15 @@ pub use invalid_duration::InvalidDuration;
 pub use invalid_enum::InvalidEnum;
 pub use invalid_export_to::InvalidExportTo;
 pub use invalid_field_type::InvalidFieldType;
+pub use invalid_gateway_server::InvalidGatewayServer;
 pub use invalid_host::InvalidHost;
 pub use invalid_mirror::InvalidMirror;
 pub use invalid_name::InvalidName;
 pub use invalid_regex::InvalidRegex;
 pub use invalid_retry_on::InvalidRetryOn;
+pub use invalid_server_tls::InvalidServerTls;
 pub use invalid_service_entry::InvalidServiceEntry;
+pub use invalid_sidecar::InvalidSidecar;
 pub use invalid_workload_selector::InvalidWorkloadSelector;
 pub use missing_destination_port::MissingDestinationPort;
 pub use missing_required_field::MissingRequiredField;
@@ -91,6 +101,7 @@ pub use per_try_timeout_ignored::PerTryTimeoutIgnored;
 pub use retries_without_attempts::RetriesWithoutAttempts;
 pub use retry_non_idempotent::RetryNonIdempotent;
 pub use retry_storm::RetryStorm;
+pub use server_tls_mismatch::ServerTlsMismatch;
 pub use short_host_wrong_namespace::ShortHostWrongNamespace;
 pub use sni_host_not_in_hosts::SniHostNotInHosts;
 pub use subset_without_workloads::SubsetWithoutWorkloads;
@@ -251,6 +262,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &DeprecatedField,
         &DuplicateKey,
         &DuplicateObject,
+        &DuplicatePort,
         &DuplicateSubset,
         &EmptyVirtualService,
         &GatewaySelectorNoWorkload,
@@ -261,12 +273,15 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &InvalidEnum,
         &InvalidExportTo,
         &InvalidFieldType,
+        &InvalidGatewayServer,
         &InvalidHost,
         &InvalidMirror,
         &InvalidName,
         &InvalidRegex,
         &InvalidRetryOn,
+        &InvalidServerTls,
         &InvalidServiceEntry,
+        &InvalidSidecar,
         &InvalidWorkloadSelector,
         &MissingDestinationPort,
         &MissingRequiredField,
@@ -275,6 +290,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &RetriesWithoutAttempts,
         &RetryNonIdempotent,
         &RetryStorm,
+        &ServerTlsMismatch,
         &ShortHostWrongNamespace,
         &SniHostNotInHosts,
         &SubsetWithoutWorkloads,
