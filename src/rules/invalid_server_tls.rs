@@ -3,7 +3,7 @@ use std::collections::HashSet;
 use crate::declare_rule;
 use crate::model::node::{Node, Shape};
 use crate::report::{Diagnostic, Severity};
-use crate::rules::listeners::{TlsBlock, is_istio, is_set, tls_blocks};
+use crate::rules::listeners::{TlsBlock, is_http, is_istio, is_set, tls_blocks};
 use crate::rules::{ObjectContext, Rule, RuleMeta};
 use crate::source::Span;
 
@@ -296,7 +296,29 @@ fn check_block(block: &TlsBlock<'_>, o: &mut Out<'_>) {
         .into_iter()
         .filter_map(|(n, f)| f.map(|(k, _)| (n, k)))
         .collect();
-        if let Some((first, k)) = set.first() {
+        // On a plain HTTP Gateway server, certificate files are
+        // `server-tls-mismatch`'s error; other certificate fields are ignored.
+        let http = !block.sidecar && block.protocol.is_some_and(is_http);
+        let http_error = http && [server_cert, private_key, ca].iter().any(|f| f.is_some());
+        if http
+            && !http_error
+            && let Some((first, k)) = set.first()
+        {
+            let names: Vec<&str> = set.iter().map(|(n, _)| *n).collect();
+            let list = crate::text::backtick_list(&names, "and");
+            o.warn(
+                k.span(),
+                first,
+                format!(
+                    "on a plain HTTP server `tls` only redirects to HTTPS: {list} {} ignored",
+                    if names.len() == 1 { "is" } else { "are" }
+                ),
+                "ignored on an HTTP server",
+                &format!(
+                    "Remove {list}; certificates belong on the `HTTPS` server for these hosts."
+                ),
+            );
+        } else if !http && let Some((first, k)) = set.first() {
             let names: Vec<&str> = set.iter().map(|(n, _)| *n).collect();
             let list = crate::text::backtick_list(&names, "and");
             let (message, help) = if mode_written.is_none() {

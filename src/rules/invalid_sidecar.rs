@@ -1,6 +1,7 @@
 use std::collections::HashMap;
 
 use crate::declare_rule;
+use crate::model::NamespaceSource;
 use crate::model::node::{Node, Shape};
 use crate::report::{Diagnostic, Severity};
 use crate::rules::listeners::{
@@ -221,12 +222,19 @@ impl Rule for InvalidSidecar {
                         "List the services this listener imports, for example `./*` and `istio-system/*`.",
                     );
                 }
-                egress_host_warnings(&mut o, hosts, &meta.namespace, &format!("{base}/hosts"));
+                // `.` is the Sidecar's namespace; when the files do not say which
+                // one that is, `.` is compared only with itself.
+                let known = matches!(
+                    meta.namespace_source,
+                    NamespaceSource::Field | NamespaceSource::Kustomize
+                );
+                let namespace = if known { meta.namespace.as_str() } else { "." };
+                egress_host_warnings(&mut o, hosts, namespace, &format!("{base}/hosts"));
             }
         }
 
-        if let Some(policy) = spec.get("outboundTrafficPolicy") {
-            egress_proxy(&mut o, policy);
+        if let Some((key, policy)) = spec.entry("outboundTrafficPolicy") {
+            egress_proxy(&mut o, key, policy);
         }
     }
 }
@@ -451,8 +459,11 @@ fn egress_host_warnings(o: &mut Out<'_>, hosts: Node<'_>, namespace: &str, base:
     }
 }
 
-fn egress_proxy(o: &mut Out<'_>, policy: Node<'_>) {
-    let Some((key, proxy)) = policy.entry("egressProxy") else {
+/// `egressProxy` problems. The `egressProxy` key itself is left to
+/// `deprecated-field`; findings point at the mode, the policy key or the
+/// proxy's fields.
+fn egress_proxy(o: &mut Out<'_>, policy_key: Node<'_>, policy: Node<'_>) {
+    let Some(proxy) = policy.get("egressProxy") else {
         return;
     };
     if proxy.is_null() {
@@ -472,8 +483,8 @@ fn egress_proxy(o: &mut Out<'_>, policy: Node<'_>) {
                 "is `REGISTRY_ONLY`",
             ),
             None => (
-                key.span(),
-                "/outboundTrafficPolicy/egressProxy",
+                policy_key.span(),
+                "/outboundTrafficPolicy",
                 "is not set (so it is `REGISTRY_ONLY`)",
             ),
         };
@@ -503,8 +514,12 @@ fn egress_proxy(o: &mut Out<'_>, policy: Node<'_>) {
         );
     }
     if proxy.get("port").is_none_or(|p| p.is_null()) {
+        let span = proxy
+            .entries()
+            .next()
+            .map_or(policy_key.span(), |(k, _)| k.span());
         o.error(
-            key.span(),
+            span,
             "/outboundTrafficPolicy/egressProxy",
             "`egressProxy` has no `port`: Istio requires the port of the proxy".to_owned(),
             "no port",

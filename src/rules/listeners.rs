@@ -106,6 +106,8 @@ pub struct TlsBlock<'t> {
     pub pointer: String,
     /// True for a Sidecar ingress listener, false for a Gateway server.
     pub sidecar: bool,
+    /// The port's protocol, when it is one Istio knows.
+    pub protocol: Option<&'static str>,
 }
 
 /// Every `tls` of a Gateway's servers or a Sidecar's ingress listeners.
@@ -130,6 +132,7 @@ pub fn tls_blocks<'t>(meta: &ObjectMeta, spec: Node<'t>) -> Vec<TlsBlock<'t>> {
                 tls,
                 pointer: meta.path(&format!("/spec/{list}/{i}/tls")),
                 sidecar,
+                protocol: text(item.get("port").and_then(|p| p.get("protocol"))).and_then(protocol),
             });
         }
     }
