@@ -26,7 +26,8 @@ declare_rule! {
     ///
     /// Warnings (accepted, but not what it says): certificates with
     /// `PASSTHROUGH` or `AUTO_PASSTHROUGH`, which never terminate TLS — also
-    /// when `mode` is left out, because it defaults to `PASSTHROUGH`;
+    /// when `mode` is left out, because it defaults to `PASSTHROUGH` (on a
+    /// plain HTTP redirect server, a `credentialName` is simply ignored);
     /// `minProtocolVersion` `TLSV1_0` or `TLSV1_1` without `cipherSuites`
     /// (the default suites no longer include any that those versions can
     /// use); a cipher suite Envoy does not know, or one listed twice (both are
