@@ -160,11 +160,8 @@ fn namespaced_problem(h: &str, place: Place) -> Option<String> {
                     .to_owned(),
             );
         }
-        // A bare (legacy) Gateway host.
-        if h == "*" || is_ip(h) {
-            return None;
-        }
-        return wildcard_domain_problem(h).or_else(|| partial_wildcard(h));
+        // A bare (legacy) Gateway host: the same rules as the part after `/`.
+        return hostname_part_problem(h, place);
     };
     if ns.is_empty() || name.is_empty() {
         return Some("the namespace and the name around `/` cannot be empty".to_owned());
@@ -181,16 +178,22 @@ fn namespaced_problem(h: &str, place: Place) -> Option<String> {
             "its namespace part `{ns}` is not `*`, `.` or a namespace name: {p}"
         ));
     }
+    hostname_part_problem(name, place)
+}
+
+/// Istio's `validateSidecarOrGatewayHostnamePart`: `*`, or a dotted name (an
+/// IP address too, in a Gateway) without a partial wildcard.
+fn hostname_part_problem(name: &str, place: Place) -> Option<String> {
     if name == "*" {
-        return None;
-    }
-    if place == Place::Gateway && is_ip(name) {
         return None;
     }
     if !name.contains('.') {
         return Some(format!(
             "short name `{name}` is not allowed here: write the fully qualified name (`{name}.<namespace>.svc.cluster.local`)"
         ));
+    }
+    if place == Place::Gateway && is_ip(name) {
+        return None;
     }
     wildcard_domain_problem(name).or_else(|| partial_wildcard(name))
 }

@@ -11,6 +11,7 @@ mod conflicting_virtual_services;
 mod deprecated_field;
 mod duplicate_key;
 mod duplicate_object;
+mod duplicate_port;
 mod duplicate_subset;
 mod empty_traffic_policy;
 mod empty_virtual_service;
@@ -25,6 +26,7 @@ mod invalid_duration;
 mod invalid_enum;
 mod invalid_export_to;
 mod invalid_field_type;
+mod invalid_gateway_server;
 mod invalid_host;
 mod invalid_load_balancer;
 mod invalid_locality_lb;
@@ -33,9 +35,12 @@ mod invalid_name;
 mod invalid_outlier_detection;
 mod invalid_regex;
 mod invalid_retry_on;
+mod invalid_server_tls;
 mod invalid_service_entry;
+mod invalid_sidecar;
 mod invalid_tunnel;
 mod invalid_workload_selector;
+mod listeners;
 mod missing_destination_port;
 mod missing_required_field;
 mod partially_qualified_host;
@@ -44,6 +49,7 @@ mod retries_without_attempts;
 mod retry_non_idempotent;
 mod retry_storm;
 mod schema_findings;
+mod server_tls_mismatch;
 mod short_host_wrong_namespace;
 mod sni_host_not_in_hosts;
 mod spec_walk;
@@ -75,6 +81,7 @@ pub use conflicting_virtual_services::ConflictingVirtualServices;
 pub use deprecated_field::DeprecatedField;
 pub use duplicate_key::DuplicateKey;
 pub use duplicate_object::DuplicateObject;
+pub use duplicate_port::DuplicatePort;
 pub use duplicate_subset::DuplicateSubset;
 pub use empty_traffic_policy::EmptyTrafficPolicy;
 pub use empty_virtual_service::EmptyVirtualService;
@@ -88,6 +95,7 @@ pub use invalid_duration::InvalidDuration;
 pub use invalid_enum::InvalidEnum;
 pub use invalid_export_to::InvalidExportTo;
 pub use invalid_field_type::InvalidFieldType;
+pub use invalid_gateway_server::InvalidGatewayServer;
 pub use invalid_host::InvalidHost;
 pub use invalid_load_balancer::InvalidLoadBalancer;
 pub use invalid_locality_lb::InvalidLocalityLb;
@@ -96,7 +104,9 @@ pub use invalid_name::InvalidName;
 pub use invalid_outlier_detection::InvalidOutlierDetection;
 pub use invalid_regex::InvalidRegex;
 pub use invalid_retry_on::InvalidRetryOn;
+pub use invalid_server_tls::InvalidServerTls;
 pub use invalid_service_entry::InvalidServiceEntry;
+pub use invalid_sidecar::InvalidSidecar;
 pub use invalid_tunnel::InvalidTunnel;
 pub use invalid_workload_selector::InvalidWorkloadSelector;
 pub use missing_destination_port::MissingDestinationPort;
@@ -106,6 +116,7 @@ pub use per_try_timeout_ignored::PerTryTimeoutIgnored;
 pub use retries_without_attempts::RetriesWithoutAttempts;
 pub use retry_non_idempotent::RetryNonIdempotent;
 pub use retry_storm::RetryStorm;
+pub use server_tls_mismatch::ServerTlsMismatch;
 pub use short_host_wrong_namespace::ShortHostWrongNamespace;
 pub use sni_host_not_in_hosts::SniHostNotInHosts;
 pub use subset_without_workloads::SubsetWithoutWorkloads;
@@ -266,6 +277,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &DeprecatedField,
         &DuplicateKey,
         &DuplicateObject,
+        &DuplicatePort,
         &DuplicateSubset,
         &EmptyTrafficPolicy,
         &EmptyVirtualService,
@@ -279,6 +291,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &InvalidEnum,
         &InvalidExportTo,
         &InvalidFieldType,
+        &InvalidGatewayServer,
         &InvalidHost,
         &InvalidLoadBalancer,
         &InvalidLocalityLb,
@@ -287,7 +300,9 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &InvalidOutlierDetection,
         &InvalidRegex,
         &InvalidRetryOn,
+        &InvalidServerTls,
         &InvalidServiceEntry,
+        &InvalidSidecar,
         &InvalidTunnel,
         &InvalidWorkloadSelector,
         &MissingDestinationPort,
@@ -297,6 +312,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &RetriesWithoutAttempts,
         &RetryNonIdempotent,
         &RetryStorm,
+        &ServerTlsMismatch,
         &ShortHostWrongNamespace,
         &SniHostNotInHosts,
         &SubsetWithoutWorkloads,

@@ -16,7 +16,8 @@ declare_rule! {
     /// percentages, `retries.attempts`; DestinationRule traffic policies (top
     /// level, port level, subsets): `maxEjectionPercent`, `minHealthPercent`,
     /// connection-pool limits, warmup `minimumPercent` and `aggression`,
-    /// port-level `port.number`, `tunnel.targetPort`; Gateway server ports;
+    /// port-level `port.number`, `tunnel.targetPort`; Gateway server ports (a
+    /// port `0` bound to a Unix socket is allowed);
     /// ServiceEntry `ports[].number`, `targetPort` and endpoint ports; Sidecar
     /// ingress and egress ports (an egress port `0` bound to a Unix socket is
     /// allowed). Weights and mirror percentages are `weight-sum`'s and
@@ -185,7 +186,25 @@ impl Rule for ValueOutOfRange {
                     }
                 }
             }
-            "Gateway" => check(spec, &base, "servers[].port.number", PORT),
+            "Gateway" => {
+                for (i, server) in spec
+                    .get("servers")
+                    .into_iter()
+                    .flat_map(|s| s.items())
+                    .enumerate()
+                {
+                    // A server bound to a Unix socket takes port 0.
+                    let unix = server
+                        .get("bind")
+                        .and_then(|b| b.str())
+                        .is_some_and(|b| b.starts_with("unix://"));
+                    let range = Range {
+                        zero_unset: unix,
+                        ..PORT
+                    };
+                    check(server, &format!("{base}/servers/{i}"), "port.number", range);
+                }
+            }
             "ServiceEntry" => {
                 for (p, r) in SERVICE_ENTRY {
                     check(spec, &base, p, *r);
