@@ -9,19 +9,24 @@ mod ambiguous_scalar;
 mod conflicting_destination_rules;
 mod conflicting_virtual_services;
 mod deprecated_field;
+mod duplicate_host;
 mod duplicate_key;
 mod duplicate_object;
 mod duplicate_subset;
 mod empty_virtual_service;
 mod gateway_selector_no_workload;
+mod header_syntax;
 mod host_not_in_gateway;
 mod host_refs;
 mod ineffective_outlier_detection;
+mod invalid_cors_policy;
 mod invalid_delegate;
 mod invalid_duration;
 mod invalid_enum;
 mod invalid_export_to;
 mod invalid_field_type;
+mod invalid_header_match;
+mod invalid_header_operation;
 mod invalid_host;
 mod invalid_mirror;
 mod invalid_name;
@@ -29,6 +34,7 @@ mod invalid_regex;
 mod invalid_retry_on;
 mod invalid_service_entry;
 mod invalid_workload_selector;
+mod jwt_claim_route_in_mesh;
 mod missing_destination_port;
 mod missing_required_field;
 mod partially_qualified_host;
@@ -65,6 +71,7 @@ pub use ambiguous_scalar::AmbiguousScalar;
 pub use conflicting_destination_rules::ConflictingDestinationRules;
 pub use conflicting_virtual_services::ConflictingVirtualServices;
 pub use deprecated_field::DeprecatedField;
+pub use duplicate_host::DuplicateHost;
 pub use duplicate_key::DuplicateKey;
 pub use duplicate_object::DuplicateObject;
 pub use duplicate_subset::DuplicateSubset;
@@ -72,11 +79,14 @@ pub use empty_virtual_service::EmptyVirtualService;
 pub use gateway_selector_no_workload::GatewaySelectorNoWorkload;
 pub use host_not_in_gateway::HostNotInGateway;
 pub use ineffective_outlier_detection::IneffectiveOutlierDetection;
+pub use invalid_cors_policy::InvalidCorsPolicy;
 pub use invalid_delegate::InvalidDelegate;
 pub use invalid_duration::InvalidDuration;
 pub use invalid_enum::InvalidEnum;
 pub use invalid_export_to::InvalidExportTo;
 pub use invalid_field_type::InvalidFieldType;
+pub use invalid_header_match::InvalidHeaderMatch;
+pub use invalid_header_operation::InvalidHeaderOperation;
 pub use invalid_host::InvalidHost;
 pub use invalid_mirror::InvalidMirror;
 pub use invalid_name::InvalidName;
@@ -84,6 +94,7 @@ pub use invalid_regex::InvalidRegex;
 pub use invalid_retry_on::InvalidRetryOn;
 pub use invalid_service_entry::InvalidServiceEntry;
 pub use invalid_workload_selector::InvalidWorkloadSelector;
+pub use jwt_claim_route_in_mesh::JwtClaimRouteInMesh;
 pub use missing_destination_port::MissingDestinationPort;
 pub use missing_required_field::MissingRequiredField;
 pub use partially_qualified_host::PartiallyQualifiedHost;
@@ -249,6 +260,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &ConflictingDestinationRules,
         &ConflictingVirtualServices,
         &DeprecatedField,
+        &DuplicateHost,
         &DuplicateKey,
         &DuplicateObject,
         &DuplicateSubset,
@@ -256,11 +268,14 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &GatewaySelectorNoWorkload,
         &HostNotInGateway,
         &IneffectiveOutlierDetection,
+        &InvalidCorsPolicy,
         &InvalidDelegate,
         &InvalidDuration,
         &InvalidEnum,
         &InvalidExportTo,
         &InvalidFieldType,
+        &InvalidHeaderMatch,
+        &InvalidHeaderOperation,
         &InvalidHost,
         &InvalidMirror,
         &InvalidName,
@@ -268,6 +283,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &InvalidRetryOn,
         &InvalidServiceEntry,
         &InvalidWorkloadSelector,
+        &JwtClaimRouteInMesh,
         &MissingDestinationPort,
         &MissingRequiredField,
         &PartiallyQualifiedHost,
