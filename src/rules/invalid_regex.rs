@@ -39,6 +39,9 @@ declare_rule! {
     ///   that `delegate`s and in a delegate VirtualService (one without `hosts`):
     ///   it merges root and delegate matches and supports only `exact` and
     ///   `prefix` there. meshvet reports those too.
+    /// - `regex: "*"` under `withoutHeaders` is not a regex: Istio reads it as
+    ///   "the header is present", so the route matches requests without the
+    ///   header. meshvet accepts it there (and only there).
     /// - Istio's webhook also rejects an empty regex and one longer than 1024
     ///   characters (its stand-in for RE2's program-size limit; Istio raises
     ///   Envoy's own `re2.max_program_size` limits so that no shorter regex is
@@ -123,6 +126,11 @@ impl Rule for InvalidRegex {
                     for (k, v) in m.get(field).into_iter().flat_map(|h| h.entries()) {
                         let name = k.scalar_text().unwrap_or("?");
                         if let Some(re) = v.get("regex") {
+                            // Istio reads `withoutHeaders` `regex: "*"` as a
+                            // presence match, not as a regex.
+                            if field == "withoutHeaders" && re.str() == Some("*") {
+                                continue;
+                            }
                             found.push((
                                 re,
                                 format!("{what} `{name}` regex"),

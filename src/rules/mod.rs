@@ -9,6 +9,7 @@ mod ambiguous_scalar;
 mod conflicting_destination_rules;
 mod conflicting_virtual_services;
 mod deprecated_field;
+mod duplicate_host;
 mod duplicate_key;
 mod duplicate_object;
 mod duplicate_port;
@@ -16,17 +17,21 @@ mod duplicate_subset;
 mod empty_traffic_policy;
 mod empty_virtual_service;
 mod gateway_selector_no_workload;
+mod header_syntax;
 mod host_not_in_gateway;
 mod host_refs;
 mod ineffective_outlier_detection;
 mod invalid_client_tls;
 mod invalid_connection_pool;
+mod invalid_cors_policy;
 mod invalid_delegate;
 mod invalid_duration;
 mod invalid_enum;
 mod invalid_export_to;
 mod invalid_field_type;
 mod invalid_gateway_server;
+mod invalid_header_match;
+mod invalid_header_operation;
 mod invalid_host;
 mod invalid_load_balancer;
 mod invalid_locality_lb;
@@ -40,6 +45,7 @@ mod invalid_service_entry;
 mod invalid_sidecar;
 mod invalid_tunnel;
 mod invalid_workload_selector;
+mod jwt_claim_route_in_mesh;
 mod listeners;
 mod missing_destination_port;
 mod missing_required_field;
@@ -79,6 +85,7 @@ pub use ambiguous_scalar::AmbiguousScalar;
 pub use conflicting_destination_rules::ConflictingDestinationRules;
 pub use conflicting_virtual_services::ConflictingVirtualServices;
 pub use deprecated_field::DeprecatedField;
+pub use duplicate_host::DuplicateHost;
 pub use duplicate_key::DuplicateKey;
 pub use duplicate_object::DuplicateObject;
 pub use duplicate_port::DuplicatePort;
@@ -90,12 +97,15 @@ pub use host_not_in_gateway::HostNotInGateway;
 pub use ineffective_outlier_detection::IneffectiveOutlierDetection;
 pub use invalid_client_tls::InvalidClientTls;
 pub use invalid_connection_pool::InvalidConnectionPool;
+pub use invalid_cors_policy::InvalidCorsPolicy;
 pub use invalid_delegate::InvalidDelegate;
 pub use invalid_duration::InvalidDuration;
 pub use invalid_enum::InvalidEnum;
 pub use invalid_export_to::InvalidExportTo;
 pub use invalid_field_type::InvalidFieldType;
 pub use invalid_gateway_server::InvalidGatewayServer;
+pub use invalid_header_match::InvalidHeaderMatch;
+pub use invalid_header_operation::InvalidHeaderOperation;
 pub use invalid_host::InvalidHost;
 pub use invalid_load_balancer::InvalidLoadBalancer;
 pub use invalid_locality_lb::InvalidLocalityLb;
@@ -109,6 +119,7 @@ pub use invalid_service_entry::InvalidServiceEntry;
 pub use invalid_sidecar::InvalidSidecar;
 pub use invalid_tunnel::InvalidTunnel;
 pub use invalid_workload_selector::InvalidWorkloadSelector;
+pub use jwt_claim_route_in_mesh::JwtClaimRouteInMesh;
 pub use missing_destination_port::MissingDestinationPort;
 pub use missing_required_field::MissingRequiredField;
 pub use partially_qualified_host::PartiallyQualifiedHost;
@@ -275,6 +286,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &ConflictingDestinationRules,
         &ConflictingVirtualServices,
         &DeprecatedField,
+        &DuplicateHost,
         &DuplicateKey,
         &DuplicateObject,
         &DuplicatePort,
@@ -286,12 +298,15 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &IneffectiveOutlierDetection,
         &InvalidClientTls,
         &InvalidConnectionPool,
+        &InvalidCorsPolicy,
         &InvalidDelegate,
         &InvalidDuration,
         &InvalidEnum,
         &InvalidExportTo,
         &InvalidFieldType,
         &InvalidGatewayServer,
+        &InvalidHeaderMatch,
+        &InvalidHeaderOperation,
         &InvalidHost,
         &InvalidLoadBalancer,
         &InvalidLocalityLb,
@@ -305,6 +320,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &InvalidSidecar,
         &InvalidTunnel,
         &InvalidWorkloadSelector,
+        &JwtClaimRouteInMesh,
         &MissingDestinationPort,
         &MissingRequiredField,
         &PartiallyQualifiedHost,
