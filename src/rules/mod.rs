@@ -16,6 +16,7 @@ mod empty_virtual_service;
 mod gateway_selector_no_workload;
 mod host_not_in_gateway;
 mod host_refs;
+mod http_routes;
 mod ineffective_outlier_detection;
 mod invalid_delegate;
 mod invalid_duration;
@@ -25,8 +26,10 @@ mod invalid_field_type;
 mod invalid_host;
 mod invalid_mirror;
 mod invalid_name;
+mod invalid_redirect;
 mod invalid_regex;
 mod invalid_retry_on;
+mod invalid_route_action;
 mod invalid_service_entry;
 mod invalid_workload_selector;
 mod missing_destination_port;
@@ -80,8 +83,10 @@ pub use invalid_field_type::InvalidFieldType;
 pub use invalid_host::InvalidHost;
 pub use invalid_mirror::InvalidMirror;
 pub use invalid_name::InvalidName;
+pub use invalid_redirect::InvalidRedirect;
 pub use invalid_regex::InvalidRegex;
 pub use invalid_retry_on::InvalidRetryOn;
+pub use invalid_route_action::InvalidRouteAction;
 pub use invalid_service_entry::InvalidServiceEntry;
 pub use invalid_workload_selector::InvalidWorkloadSelector;
 pub use missing_destination_port::MissingDestinationPort;
@@ -264,8 +269,10 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &InvalidHost,
         &InvalidMirror,
         &InvalidName,
+        &InvalidRedirect,
         &InvalidRegex,
         &InvalidRetryOn,
+        &InvalidRouteAction,
         &InvalidServiceEntry,
         &InvalidWorkloadSelector,
         &MissingDestinationPort,
