@@ -29,6 +29,7 @@ mod invalid_name;
 mod invalid_redirect;
 mod invalid_regex;
 mod invalid_retry_on;
+mod invalid_rewrite;
 mod invalid_route_action;
 mod invalid_service_entry;
 mod invalid_workload_selector;
@@ -86,6 +87,7 @@ pub use invalid_name::InvalidName;
 pub use invalid_redirect::InvalidRedirect;
 pub use invalid_regex::InvalidRegex;
 pub use invalid_retry_on::InvalidRetryOn;
+pub use invalid_rewrite::InvalidRewrite;
 pub use invalid_route_action::InvalidRouteAction;
 pub use invalid_service_entry::InvalidServiceEntry;
 pub use invalid_workload_selector::InvalidWorkloadSelector;
@@ -272,6 +274,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &InvalidRedirect,
         &InvalidRegex,
         &InvalidRetryOn,
+        &InvalidRewrite,
         &InvalidRouteAction,
         &InvalidServiceEntry,
         &InvalidWorkloadSelector,
