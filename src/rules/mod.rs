@@ -22,6 +22,7 @@ mod invalid_delegate;
 mod invalid_duration;
 mod invalid_enum;
 mod invalid_export_to;
+mod invalid_fault;
 mod invalid_field_type;
 mod invalid_host;
 mod invalid_mirror;
@@ -80,6 +81,7 @@ pub use invalid_delegate::InvalidDelegate;
 pub use invalid_duration::InvalidDuration;
 pub use invalid_enum::InvalidEnum;
 pub use invalid_export_to::InvalidExportTo;
+pub use invalid_fault::InvalidFault;
 pub use invalid_field_type::InvalidFieldType;
 pub use invalid_host::InvalidHost;
 pub use invalid_mirror::InvalidMirror;
@@ -267,6 +269,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &InvalidDuration,
         &InvalidEnum,
         &InvalidExportTo,
+        &InvalidFault,
         &InvalidFieldType,
         &InvalidHost,
         &InvalidMirror,
