@@ -36,6 +36,7 @@ mod invalid_service_entry;
 mod invalid_workload_selector;
 mod missing_destination_port;
 mod missing_required_field;
+mod oversized_direct_response;
 mod partially_qualified_host;
 mod per_try_timeout_ignored;
 mod retries_without_attempts;
@@ -95,6 +96,7 @@ pub use invalid_service_entry::InvalidServiceEntry;
 pub use invalid_workload_selector::InvalidWorkloadSelector;
 pub use missing_destination_port::MissingDestinationPort;
 pub use missing_required_field::MissingRequiredField;
+pub use oversized_direct_response::OversizedDirectResponse;
 pub use partially_qualified_host::PartiallyQualifiedHost;
 pub use per_try_timeout_ignored::PerTryTimeoutIgnored;
 pub use retries_without_attempts::RetriesWithoutAttempts;
@@ -283,6 +285,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &InvalidWorkloadSelector,
         &MissingDestinationPort,
         &MissingRequiredField,
+        &OversizedDirectResponse,
         &PartiallyQualifiedHost,
         &PerTryTimeoutIgnored,
         &RetriesWithoutAttempts,
