@@ -20,6 +20,7 @@ mod gateway_selector_no_workload;
 mod header_syntax;
 mod host_not_in_gateway;
 mod host_refs;
+mod http_routes;
 mod ineffective_outlier_detection;
 mod invalid_client_tls;
 mod invalid_connection_pool;
@@ -28,6 +29,7 @@ mod invalid_delegate;
 mod invalid_duration;
 mod invalid_enum;
 mod invalid_export_to;
+mod invalid_fault;
 mod invalid_field_type;
 mod invalid_gateway_server;
 mod invalid_header_match;
@@ -38,8 +40,11 @@ mod invalid_locality_lb;
 mod invalid_mirror;
 mod invalid_name;
 mod invalid_outlier_detection;
+mod invalid_redirect;
 mod invalid_regex;
 mod invalid_retry_on;
+mod invalid_rewrite;
+mod invalid_route_action;
 mod invalid_server_tls;
 mod invalid_service_entry;
 mod invalid_sidecar;
@@ -49,6 +54,7 @@ mod jwt_claim_route_in_mesh;
 mod listeners;
 mod missing_destination_port;
 mod missing_required_field;
+mod oversized_direct_response;
 mod partially_qualified_host;
 mod per_try_timeout_ignored;
 mod retries_without_attempts;
@@ -102,6 +108,7 @@ pub use invalid_delegate::InvalidDelegate;
 pub use invalid_duration::InvalidDuration;
 pub use invalid_enum::InvalidEnum;
 pub use invalid_export_to::InvalidExportTo;
+pub use invalid_fault::InvalidFault;
 pub use invalid_field_type::InvalidFieldType;
 pub use invalid_gateway_server::InvalidGatewayServer;
 pub use invalid_header_match::InvalidHeaderMatch;
@@ -112,8 +119,11 @@ pub use invalid_locality_lb::InvalidLocalityLb;
 pub use invalid_mirror::InvalidMirror;
 pub use invalid_name::InvalidName;
 pub use invalid_outlier_detection::InvalidOutlierDetection;
+pub use invalid_redirect::InvalidRedirect;
 pub use invalid_regex::InvalidRegex;
 pub use invalid_retry_on::InvalidRetryOn;
+pub use invalid_rewrite::InvalidRewrite;
+pub use invalid_route_action::InvalidRouteAction;
 pub use invalid_server_tls::InvalidServerTls;
 pub use invalid_service_entry::InvalidServiceEntry;
 pub use invalid_sidecar::InvalidSidecar;
@@ -122,6 +132,7 @@ pub use invalid_workload_selector::InvalidWorkloadSelector;
 pub use jwt_claim_route_in_mesh::JwtClaimRouteInMesh;
 pub use missing_destination_port::MissingDestinationPort;
 pub use missing_required_field::MissingRequiredField;
+pub use oversized_direct_response::OversizedDirectResponse;
 pub use partially_qualified_host::PartiallyQualifiedHost;
 pub use per_try_timeout_ignored::PerTryTimeoutIgnored;
 pub use retries_without_attempts::RetriesWithoutAttempts;
@@ -303,6 +314,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &InvalidDuration,
         &InvalidEnum,
         &InvalidExportTo,
+        &InvalidFault,
         &InvalidFieldType,
         &InvalidGatewayServer,
         &InvalidHeaderMatch,
@@ -313,8 +325,11 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &InvalidMirror,
         &InvalidName,
         &InvalidOutlierDetection,
+        &InvalidRedirect,
         &InvalidRegex,
         &InvalidRetryOn,
+        &InvalidRewrite,
+        &InvalidRouteAction,
         &InvalidServerTls,
         &InvalidServiceEntry,
         &InvalidSidecar,
@@ -323,6 +338,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &JwtClaimRouteInMesh,
         &MissingDestinationPort,
         &MissingRequiredField,
+        &OversizedDirectResponse,
         &PartiallyQualifiedHost,
         &PerTryTimeoutIgnored,
         &RetriesWithoutAttempts,
