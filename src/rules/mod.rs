@@ -7,6 +7,7 @@
 
 mod ambiguous_scalar;
 mod conflicting_destination_rules;
+mod conflicting_fields;
 mod conflicting_virtual_services;
 mod deprecated_field;
 mod duplicate_host;
@@ -89,6 +90,7 @@ use crate::source::SourceFile;
 
 pub use ambiguous_scalar::AmbiguousScalar;
 pub use conflicting_destination_rules::ConflictingDestinationRules;
+pub use conflicting_fields::ConflictingFields;
 pub use conflicting_virtual_services::ConflictingVirtualServices;
 pub use deprecated_field::DeprecatedField;
 pub use duplicate_host::DuplicateHost;
@@ -295,6 +297,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
     static RULES: &[&dyn Rule] = &[
         &AmbiguousScalar,
         &ConflictingDestinationRules,
+        &ConflictingFields,
         &ConflictingVirtualServices,
         &DeprecatedField,
         &DuplicateHost,

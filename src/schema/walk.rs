@@ -59,6 +59,16 @@ pub enum Problem {
     Ambiguous(Ambiguity),
     /// A deprecated or removed field.
     Deprecated(Option<&'static Entry>),
+    /// A field set together with earlier fields of its `oneOf` group (at most
+    /// one may be set); `field` names it, the group is given here.
+    Exclusive {
+        /// The fields of the group set before it, in the order written.
+        earlier: Vec<String>,
+        /// Every field of the group.
+        group: Vec<String>,
+        /// Where the first of the earlier fields is written.
+        first: crate::source::Span,
+    },
 }
 
 /// How YAML 1.1 and YAML 1.2 disagree about a scalar.
@@ -393,6 +403,34 @@ impl<'t> Walker<'_, 't> {
                         trail,
                     });
                 }
+            }
+        }
+        for group in &node.one_of {
+            // In the order they are written: the later ones conflict.
+            let mut set: Vec<(&String, Node<'t>, Node<'t>)> = group
+                .iter()
+                .filter_map(|f| v.entry(f).map(|(k, value)| (f, k, value)))
+                .filter(|(_, _, value)| !value.is_null())
+                .collect();
+            set.sort_by_key(|(_, k, _)| k.span().start);
+            let Some((_, first_key, _)) = set.first().copied() else {
+                continue;
+            };
+            for (i, (field, k, value)) in set.iter().enumerate().skip(1) {
+                self.out.push(Finding {
+                    problem: Problem::Exclusive {
+                        earlier: set[..i].iter().map(|(f, _, _)| (*f).clone()).collect(),
+                        group: group.clone(),
+                        first: first_key.span(),
+                    },
+                    node: *value,
+                    key: Some(*k),
+                    pointer: format!("{pointer}/{}", pointer_segment(field)),
+                    schema: id,
+                    field: (*field).clone(),
+                    parent_path: here.clone(),
+                    trail: Vec::new(),
+                });
             }
         }
         for req in &node.required {
