@@ -7,6 +7,7 @@
 
 mod ambiguous_scalar;
 mod conflicting_destination_rules;
+mod conflicting_sidecars;
 mod conflicting_virtual_services;
 mod deprecated_field;
 mod duplicate_key;
@@ -38,6 +39,7 @@ mod retry_non_idempotent;
 mod retry_storm;
 mod schema_findings;
 mod short_host_wrong_namespace;
+mod sidecar_selector_no_workload;
 mod sni_host_not_in_hosts;
 mod spec_walk;
 mod subset_without_workloads;
@@ -63,6 +65,7 @@ use crate::source::SourceFile;
 
 pub use ambiguous_scalar::AmbiguousScalar;
 pub use conflicting_destination_rules::ConflictingDestinationRules;
+pub use conflicting_sidecars::ConflictingSidecars;
 pub use conflicting_virtual_services::ConflictingVirtualServices;
 pub use deprecated_field::DeprecatedField;
 pub use duplicate_key::DuplicateKey;
@@ -92,6 +95,7 @@ pub use retries_without_attempts::RetriesWithoutAttempts;
 pub use retry_non_idempotent::RetryNonIdempotent;
 pub use retry_storm::RetryStorm;
 pub use short_host_wrong_namespace::ShortHostWrongNamespace;
+pub use sidecar_selector_no_workload::SidecarSelectorNoWorkload;
 pub use sni_host_not_in_hosts::SniHostNotInHosts;
 pub use subset_without_workloads::SubsetWithoutWorkloads;
 pub use undeclared_subset::UndeclaredSubset;
@@ -247,6 +251,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
     static RULES: &[&dyn Rule] = &[
         &AmbiguousScalar,
         &ConflictingDestinationRules,
+        &ConflictingSidecars,
         &ConflictingVirtualServices,
         &DeprecatedField,
         &DuplicateKey,
@@ -276,6 +281,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &RetryNonIdempotent,
         &RetryStorm,
         &ShortHostWrongNamespace,
+        &SidecarSelectorNoWorkload,
         &SniHostNotInHosts,
         &SubsetWithoutWorkloads,
         &UndeclaredSubset,

@@ -238,7 +238,9 @@ fn empty_topology_labels(
             if !index.workloads_matching_anywhere(&own).is_empty() {
                 continue;
             }
-            let used = uses.get(&(id, name.value.clone())).map_or(&[][..], Vec::as_slice);
+            let used = uses
+                .get(&(id, name.value.clone()))
+                .map_or(&[][..], Vec::as_slice);
             let routed = used.iter().find(|u| u.share.is_some());
             let mut message = format!(
                 "subset `{}` requires node label `{key}` to be empty, which no pod ever has: Istio copies `{key}` from the pod's Node only when it has a value",
@@ -269,9 +271,16 @@ fn empty_topology_labels(
                 example_value(key)
             ));
             for u in used {
-                d = d.related(u.file, u.span, format!("route `{}` of `{}` uses this subset", u.route, u.vs));
+                d = d.related(
+                    u.file,
+                    u.span,
+                    format!("route `{}` of `{}` uses this subset", u.route, u.vs),
+                );
             }
-            out.push(d.object(&object.meta).path(format!("{}/labels", subset.path)));
+            out.push(
+                d.object(&object.meta)
+                    .path(format!("{}/labels", subset.path)),
+            );
         }
     }
 }
