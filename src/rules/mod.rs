@@ -45,6 +45,7 @@ mod spec_walk;
 mod subset_without_workloads;
 mod undeclared_subset;
 mod unknown_destination_port;
+mod unknown_egress_host;
 mod unknown_field;
 mod unknown_gateway;
 mod unknown_host;
@@ -100,6 +101,7 @@ pub use sni_host_not_in_hosts::SniHostNotInHosts;
 pub use subset_without_workloads::SubsetWithoutWorkloads;
 pub use undeclared_subset::UndeclaredSubset;
 pub use unknown_destination_port::UnknownDestinationPort;
+pub use unknown_egress_host::UnknownEgressHost;
 pub use unknown_field::UnknownField;
 pub use unknown_gateway::UnknownGateway;
 pub use unknown_host::UnknownHost;
@@ -286,6 +288,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &SubsetWithoutWorkloads,
         &UndeclaredSubset,
         &UnknownDestinationPort,
+        &UnknownEgressHost,
         &UnknownField,
         &UnknownGateway,
         &UnknownHost,
