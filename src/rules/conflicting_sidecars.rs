@@ -98,7 +98,9 @@ impl Rule for ConflictingSidecars {
             match &sc.workload_selector {
                 Some(sel) if !sel.map.is_empty() => {
                     for w in index.workloads_matching(ns, sel) {
-                        by_workload.entry(w).or_default().push(id);
+                        if index.object(w).meta.applied_with(&object.meta) {
+                            by_workload.entry(w).or_default().push(id);
+                        }
                     }
                 }
                 _ => wide.entry(ns).or_default().push(id),

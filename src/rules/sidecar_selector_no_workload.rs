@@ -4,6 +4,7 @@ use crate::declare_rule;
 use crate::index::{Index, ObjId};
 use crate::model::{Labels, Object, Spec};
 use crate::report::Diagnostic;
+use crate::rules::host_refs::namespace_is_known;
 use crate::rules::{Rule, RuleMeta};
 use crate::text::{backtick_list, closest};
 
@@ -21,7 +22,9 @@ declare_rule! {
     /// configuration, so the rule stays silent for a namespace that has no
     /// workload at all in the analysed files, unless a workload of another
     /// namespace has the selected labels (the Sidecar is then most likely in the
-    /// wrong namespace). A Sidecar without selector, or with empty labels,
+    /// wrong namespace). A workload that names no namespace (applied with
+    /// `kubectl apply -n`) may be applied to any, so one with the selected
+    /// labels silences the rule. A Sidecar without selector, or with empty labels,
     /// applies to the whole namespace and is never reported here.
     ///
     /// Differences from upstream: istioctl (IST0101) and Kiali (KIA0004) also
@@ -96,8 +99,12 @@ impl Rule for SidecarSelectorNoWorkload {
             if !index.workloads_matching(ns, selector).is_empty() {
                 continue;
             }
-            let elsewhere = index.workloads_matching_anywhere(selector);
-            if elsewhere.is_empty() && !populated.contains(ns) {
+            // A workload that names no namespace can be applied to this one.
+            let (floating, elsewhere): (Vec<ObjId>, Vec<ObjId>) = index
+                .workloads_matching_anywhere(selector)
+                .into_iter()
+                .partition(|w| !namespace_is_known(index, &index.object(*w).meta));
+            if !floating.is_empty() || (elsewhere.is_empty() && !populated.contains(ns)) {
                 continue;
             }
             out.push(diagnose(index, object, selector, &elsewhere, &values));

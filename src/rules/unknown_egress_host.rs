@@ -5,7 +5,7 @@ use crate::host;
 use crate::index::{Index, ObjId};
 use crate::model::{Object, SStr, Spec};
 use crate::report::Diagnostic;
-use crate::rules::host_refs::{is_builtin, is_mesh_bound, namespace_is_known};
+use crate::rules::host_refs::{is_builtin, is_mesh_bound, namespace_is_known, partial_fqdn};
 use crate::rules::{Rule, RuleMeta};
 use crate::text::backtick_list;
 
@@ -30,9 +30,10 @@ declare_rule! {
     /// listed under `external-hosts` in `.meshvet.yaml`; the Kubernetes API and
     /// the Istio control plane. When nothing anywhere in the analysed files has
     /// the host, the rule stays silent unless the namespace looked in has
-    /// Services, ServiceEntries or VirtualServices in these files (for `*/` and
-    /// an external name: unless the files declare ServiceEntries at all), since
-    /// the host may be defined in another repository.
+    /// Services or ServiceEntries in these files (for `*/` and an external
+    /// name: unless the files declare ServiceEntries at all), since the host
+    /// may be defined in another repository; a Service that names no namespace
+    /// may be applied to any, so a service name it has is never reported.
     ///
     /// Differences from upstream: Kiali (KIA1004) ignores the namespace part,
     /// so it accepts `./wikipedia.org` when the ServiceEntry for
@@ -101,8 +102,10 @@ struct Registry<'a> {
     route_wildcards: HashMap<String, Vec<usize>>,
     /// Every wildcard host `*.s`, by `s`.
     wildcards: HashMap<String, Vec<usize>>,
-    /// Namespaces (known) holding at least one provider.
+    /// Namespaces (known) holding at least one Service or ServiceEntry.
     populated: HashSet<&'a str>,
+    /// Names of Services that name no namespace (applied to any).
+    floating_services: HashSet<&'a str>,
     /// True when the files declare any ServiceEntry.
     any_entry: bool,
 }
@@ -116,6 +119,7 @@ impl<'a> Registry<'a> {
             route_wildcards: HashMap::new(),
             wildcards: HashMap::new(),
             populated: HashSet::new(),
+            floating_services: HashSet::new(),
             any_entry: false,
         };
         let domain = index.settings().cluster_domain.as_str();
@@ -146,7 +150,11 @@ impl<'a> Registry<'a> {
                 ),
                 _ => continue,
             };
-            if !floating {
+            if floating {
+                if matches!(object.spec, Spec::Service(_)) {
+                    r.floating_services.insert(object.meta.name());
+                }
+            } else if !route {
                 r.populated.insert(ns);
             }
             for h in hosts {
@@ -379,6 +387,23 @@ fn check(
             "Write `{import_ns}/{}` to import the wildcard ServiceEntry.",
             p.host
         ));
+    } else if let Some(full) = partial_fqdn(dns, &index.settings().cluster_domain).filter(|f| {
+        registry
+            .covered_by(f)
+            .iter()
+            .any(|n| in_ns(&registry.providers[*n]))
+    }) {
+        d = Diagnostic::new(
+            &UnknownEgressHost::META,
+            meta.file,
+            h.span,
+            format!(
+                "egress host `{}` imports nothing: istiod compares `{dns}` literally with service names, and the service is `{full}`",
+                h.value
+            ),
+        )
+        .label("not a full service name")
+        .help(format!("Write `{import_ns}/{full}`."));
     } else if !hidden.is_empty() {
         let first = hidden[0];
         d = Diagnostic::new(
@@ -412,7 +437,9 @@ fn check(
             Some(ns) => registry.populated.contains(ns),
             None => registry.any_entry,
         };
-        if !known || (import_ns == "." && !client_known) {
+        let floating = host::service_parts(dns, &index.settings().cluster_domain)
+            .is_some_and(|(name, _)| registry.floating_services.contains(name));
+        if !known || floating || (import_ns == "." && !client_known) {
             return None;
         }
         d = Diagnostic::new(
