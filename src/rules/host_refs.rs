@@ -620,7 +620,7 @@ pub fn shown(written: &str, resolved: &str) -> String {
 /// Services every Istio or Kubernetes cluster has although no repository of
 /// application config defines them: the API server and the control plane with
 /// its default gateways.
-fn is_builtin(fqdn: &str, domain: &str, root_ns: &str) -> bool {
+pub fn is_builtin(fqdn: &str, domain: &str, root_ns: &str) -> bool {
     let Some((name, ns)) = host::service_parts(fqdn, domain) else {
         return false;
     };

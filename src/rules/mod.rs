@@ -8,6 +8,7 @@
 mod ambiguous_scalar;
 mod conflicting_destination_rules;
 mod conflicting_fields;
+mod conflicting_sidecars;
 mod conflicting_virtual_services;
 mod deprecated_field;
 mod duplicate_host;
@@ -64,12 +65,14 @@ mod retry_storm;
 mod schema_findings;
 mod server_tls_mismatch;
 mod short_host_wrong_namespace;
+mod sidecar_selector_no_workload;
 mod sni_host_not_in_hosts;
 mod spec_walk;
 mod subset_without_workloads;
 mod traffic_policy;
 mod undeclared_subset;
 mod unknown_destination_port;
+mod unknown_egress_host;
 mod unknown_field;
 mod unknown_gateway;
 mod unknown_host;
@@ -91,6 +94,7 @@ use crate::source::SourceFile;
 pub use ambiguous_scalar::AmbiguousScalar;
 pub use conflicting_destination_rules::ConflictingDestinationRules;
 pub use conflicting_fields::ConflictingFields;
+pub use conflicting_sidecars::ConflictingSidecars;
 pub use conflicting_virtual_services::ConflictingVirtualServices;
 pub use deprecated_field::DeprecatedField;
 pub use duplicate_host::DuplicateHost;
@@ -142,10 +146,12 @@ pub use retry_non_idempotent::RetryNonIdempotent;
 pub use retry_storm::RetryStorm;
 pub use server_tls_mismatch::ServerTlsMismatch;
 pub use short_host_wrong_namespace::ShortHostWrongNamespace;
+pub use sidecar_selector_no_workload::SidecarSelectorNoWorkload;
 pub use sni_host_not_in_hosts::SniHostNotInHosts;
 pub use subset_without_workloads::SubsetWithoutWorkloads;
 pub use undeclared_subset::UndeclaredSubset;
 pub use unknown_destination_port::UnknownDestinationPort;
+pub use unknown_egress_host::UnknownEgressHost;
 pub use unknown_field::UnknownField;
 pub use unknown_gateway::UnknownGateway;
 pub use unknown_host::UnknownHost;
@@ -298,6 +304,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &AmbiguousScalar,
         &ConflictingDestinationRules,
         &ConflictingFields,
+        &ConflictingSidecars,
         &ConflictingVirtualServices,
         &DeprecatedField,
         &DuplicateHost,
@@ -349,10 +356,12 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &RetryStorm,
         &ServerTlsMismatch,
         &ShortHostWrongNamespace,
+        &SidecarSelectorNoWorkload,
         &SniHostNotInHosts,
         &SubsetWithoutWorkloads,
         &UndeclaredSubset,
         &UnknownDestinationPort,
+        &UnknownEgressHost,
         &UnknownField,
         &UnknownGateway,
         &UnknownHost,
