@@ -42,11 +42,17 @@ declare_rule! {
     /// string matches no pod, because Istio copies those labels from the pod's
     /// Node only when the Node has a value for them.
     ///
+    /// A host that only ServiceEntries with inline `endpoints` provide (no
+    /// Kubernetes Service, no `workloadSelector`) is checked against those
+    /// endpoints' `labels`: the files list every endpoint such a host has.
+    ///
     /// Differences from upstream: `istioctl analyze` (IST0173) matches pods in
-    /// every namespace and ignores the Service selector; Kiali (KIA0203) also
-    /// checks ServiceEntry endpoint labels. meshvet checks Kubernetes Services only,
-    /// against workloads in the Service's namespace, as the endpoints Istio builds
-    /// come from there.
+    /// every namespace and ignores the Service selector; meshvet matches the
+    /// workloads in the Service's namespace that its selector picks, as the
+    /// endpoints Istio builds come from there. Kiali (KIA0203) also reports
+    /// subsets when the Service's namespace has no workloads in the analysed
+    /// files; meshvet stays silent there, since they are usually deployed from
+    /// elsewhere.
     ///
     /// ## Why is this bad?
     /// Istio builds the subset's cluster from the Service's endpoints whose pod
@@ -150,6 +156,7 @@ impl Rule for SubsetWithoutWorkloads {
         }
         let uses = subset_uses(index);
         empty_topology_labels(index, &uses, out);
+        service_entry_endpoints(index, &uses, out);
         if namespaces_with_workloads.is_empty() {
             return;
         }
@@ -270,6 +277,116 @@ fn empty_topology_labels(
                 "Give `{key}` the value of the nodes this subset is for (for example `{}`), or drop it from the subset's labels.",
                 example_value(key)
             ));
+            for u in used {
+                d = d.related(
+                    u.file,
+                    u.span,
+                    format!("route `{}` of `{}` uses this subset", u.route, u.vs),
+                );
+            }
+            out.push(
+                d.object(&object.meta)
+                    .path(format!("{}/labels", subset.path)),
+            );
+        }
+    }
+}
+
+/// Subsets of a host that only ServiceEntries with inline `endpoints` provide:
+/// the subset's cluster holds the endpoints whose `labels` include the subset
+/// labels, and the analysed files list every endpoint there is.
+fn service_entry_endpoints(
+    index: &Index,
+    uses: &HashMap<(ObjId, String), Vec<Use>>,
+    out: &mut Vec<Diagnostic>,
+) {
+    for (id, object) in index.objects().iter().enumerate() {
+        let Spec::DestinationRule(dr) = &object.spec else {
+            continue;
+        };
+        let Some(h) = &dr.host else {
+            continue;
+        };
+        let ns = object.meta.namespace.as_str();
+        let resolved = index.resolve_host(&h.value, ns);
+        if host::is_wildcard(&resolved) || !index.services(&resolved).is_empty() {
+            continue;
+        }
+        let entries: Vec<ObjId> = index
+            .service_entries(&resolved)
+            .into_iter()
+            .filter(|e| index.is_visible_to(*e, ns))
+            .collect();
+        let inline = |e: &ObjId| match &index.object(*e).spec {
+            Spec::ServiceEntry(se) => se.workload_selector.is_none() && se.endpoint_count > 0,
+            _ => false,
+        };
+        if entries.is_empty() || !entries.iter().all(inline) {
+            continue;
+        }
+        let endpoint_labels: Vec<&Labels> = entries
+            .iter()
+            .filter_map(|e| match &index.object(*e).spec {
+                Spec::ServiceEntry(se) => Some(&se.endpoint_labels),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        for subset in &dr.subsets {
+            let Some(name) = &subset.name else {
+                continue;
+            };
+            if subset.labels.map.is_empty()
+                || empty_topology_key(subset).is_some()
+                || endpoint_labels
+                    .iter()
+                    .any(|l| subset.labels.is_subset_of(&l.map))
+            {
+                continue;
+            }
+            let first = index.object(entries[0]);
+            let used = uses
+                .get(&(id, name.value.clone()))
+                .map_or(&[][..], Vec::as_slice);
+            let routed = used.iter().find(|u| u.share.is_some());
+            let mut message = format!(
+                "subset `{}` of host `{resolved}` selects none of the {} of ServiceEntry `{}/{}`: no endpoint has the labels `{}`",
+                name.value,
+                if endpoint_labels.len() == 1 {
+                    "1 endpoint".to_owned()
+                } else {
+                    format!("{} endpoints", endpoint_labels.len())
+                },
+                first.meta.namespace,
+                first.meta.name(),
+                subset.labels.render()
+            );
+            let severity = match routed {
+                Some(u) => {
+                    message.push_str(&format!(
+                        ", yet route `{}` of VirtualService `{}` sends it {} of the route's requests",
+                        u.route,
+                        u.vs,
+                        percent(u.share.unwrap_or(0.0))
+                    ));
+                    Severity::Error
+                }
+                None => Severity::Warning,
+            };
+            let mut d = Diagnostic::new(
+                &SubsetWithoutWorkloads::META,
+                object.meta.file,
+                subset.labels.span,
+                message,
+            )
+            .severity(severity)
+            .label("matches no endpoint")
+            .help(format!(
+                "Give the subset labels that some endpoint of `{}/{}` carries, or add the labels to the endpoints it should select.",
+                first.meta.namespace,
+                first.meta.name()
+            ))
+            .related(first.meta.file, first.meta.anchor(), "the endpoints are listed here");
             for u in used {
                 d = d.related(
                     u.file,
