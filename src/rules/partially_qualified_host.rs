@@ -2,7 +2,7 @@ use crate::declare_rule;
 use crate::host;
 use crate::index::Index;
 use crate::report::Diagnostic;
-use crate::rules::host_refs::{HostStatus, Hosts, host_refs};
+use crate::rules::host_refs::{HostStatus, Hosts, Place, host_refs};
 use crate::rules::{Rule, RuleMeta};
 
 declare_rule! {
@@ -18,7 +18,9 @@ declare_rule! {
     /// that program sidecars (`mesh` or no `gateways`).
     ///
     /// Kiali (KIA1101, KIA0202) accepts `name.namespace` and `name.namespace.svc`
-    /// as service names; Istio does not, and meshvet follows Istio.
+    /// as service names; Istio does not, and meshvet follows Istio. Findings on
+    /// the other forms (`name.namespace.svc.cluster`) carry Kiali's codes too,
+    /// since Kiali reports those hosts as not found.
     ///
     /// ## Why is this bad?
     /// Kubernetes DNS resolves `reviews.prod` for the application, but Istio's
@@ -42,7 +44,7 @@ declare_rule! {
         name: "partially-qualified-host",
         severity: Error,
         kinds: [VirtualService, DestinationRule],
-        upstream: ["IST0101", "IST0174"],
+        upstream: ["IST0101", "IST0174", "KIA0202", "KIA1101"],
     }
 }
 
@@ -74,6 +76,14 @@ impl Rule for PartiallyQualifiedHost {
                 ))
                 .object(meta)
                 .path(r.path.clone());
+            // Kiali accepts `name.namespace` and `name.namespace.svc` as service
+            // names, so only the other partial forms are its "host not found".
+            let kiali_accepts = written.split('.').count() == 2 || written.ends_with(".svc");
+            d.upstream = match (&r.place, kiali_accepts) {
+                (Place::DestinationRuleHost, false) => &["IST0101", "IST0174", "KIA0202"],
+                (Place::Destination(_), false) => &["IST0101", "IST0174", "KIA1101"],
+                _ => &["IST0101", "IST0174"],
+            };
             for id in &services {
                 let svc = &index.object(*id).meta;
                 let what = if svc.namespace_field.is_some() {
