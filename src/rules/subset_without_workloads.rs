@@ -248,24 +248,12 @@ fn empty_topology_labels(
             let used = uses
                 .get(&(id, name.value.clone()))
                 .map_or(&[][..], Vec::as_slice);
-            let routed = used.iter().find(|u| u.share.is_some());
             let mut message = format!(
                 "subset `{}` requires node label `{key}` to be empty, which no pod ever has: Istio copies `{key}` from the pod's Node only when it has a value",
                 name.value
             );
-            let severity = match routed {
-                Some(u) => {
-                    message.push_str(&format!(
-                        ", yet route `{}` of VirtualService `{}` sends it {} of the route's requests",
-                        u.route,
-                        u.vs,
-                        percent(u.share.unwrap_or(0.0))
-                    ));
-                    Severity::Error
-                }
-                None => Severity::Warning,
-            };
-            let mut d = Diagnostic::new(
+            let severity = routed_severity(&mut message, used);
+            let d = Diagnostic::new(
                 &SubsetWithoutWorkloads::META,
                 object.meta.file,
                 subset.labels.span,
@@ -277,15 +265,9 @@ fn empty_topology_labels(
                 "Give `{key}` the value of the nodes this subset is for (for example `{}`), or drop it from the subset's labels.",
                 example_value(key)
             ));
-            for u in used {
-                d = d.related(
-                    u.file,
-                    u.span,
-                    format!("route `{}` of `{}` uses this subset", u.route, u.vs),
-                );
-            }
             out.push(
-                d.object(&object.meta)
+                relate_uses(d, used)
+                    .object(&object.meta)
                     .path(format!("{}/labels", subset.path)),
             );
         }
@@ -348,7 +330,6 @@ fn service_entry_endpoints(
             let used = uses
                 .get(&(id, name.value.clone()))
                 .map_or(&[][..], Vec::as_slice);
-            let routed = used.iter().find(|u| u.share.is_some());
             let mut message = format!(
                 "subset `{}` of host `{resolved}` selects none of the {} of ServiceEntry `{}/{}`: no endpoint has the labels `{}`",
                 name.value,
@@ -361,19 +342,8 @@ fn service_entry_endpoints(
                 first.meta.name(),
                 subset.labels.render()
             );
-            let severity = match routed {
-                Some(u) => {
-                    message.push_str(&format!(
-                        ", yet route `{}` of VirtualService `{}` sends it {} of the route's requests",
-                        u.route,
-                        u.vs,
-                        percent(u.share.unwrap_or(0.0))
-                    ));
-                    Severity::Error
-                }
-                None => Severity::Warning,
-            };
-            let mut d = Diagnostic::new(
+            let severity = routed_severity(&mut message, used);
+            let d = Diagnostic::new(
                 &SubsetWithoutWorkloads::META,
                 object.meta.file,
                 subset.labels.span,
@@ -387,19 +357,41 @@ fn service_entry_endpoints(
                 first.meta.name()
             ))
             .related(first.meta.file, first.meta.anchor(), "the endpoints are listed here");
-            for u in used {
-                d = d.related(
-                    u.file,
-                    u.span,
-                    format!("route `{}` of `{}` uses this subset", u.route, u.vs),
-                );
-            }
             out.push(
-                d.object(&object.meta)
+                relate_uses(d, used)
+                    .object(&object.meta)
                     .path(format!("{}/labels", subset.path)),
             );
         }
     }
+}
+
+/// Error when some route sends the subset traffic (and says which), else warning.
+fn routed_severity(message: &mut String, used: &[Use]) -> Severity {
+    match used.iter().find(|u| u.share.is_some()) {
+        Some(u) => {
+            message.push_str(&format!(
+                ", yet route `{}` of VirtualService `{}` sends it {} of the route's requests",
+                u.route,
+                u.vs,
+                percent(u.share.unwrap_or(0.0))
+            ));
+            Severity::Error
+        }
+        None => Severity::Warning,
+    }
+}
+
+/// Related labels on the routes that use the subset.
+fn relate_uses(mut d: Diagnostic, used: &[Use]) -> Diagnostic {
+    for u in used {
+        d = d.related(
+            u.file,
+            u.span,
+            format!("route `{}` of `{}` uses this subset", u.route, u.vs),
+        );
+    }
+    d
 }
 
 /// The first node topology label the subset requires to be empty.
