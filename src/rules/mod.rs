@@ -65,6 +65,7 @@ mod per_try_timeout_ignored;
 mod retries_without_attempts;
 mod retry_non_idempotent;
 mod retry_storm;
+mod root_sidecar_with_selector;
 mod schema_findings;
 mod server_tls_mismatch;
 mod short_host_wrong_namespace;
@@ -150,6 +151,7 @@ pub use per_try_timeout_ignored::PerTryTimeoutIgnored;
 pub use retries_without_attempts::RetriesWithoutAttempts;
 pub use retry_non_idempotent::RetryNonIdempotent;
 pub use retry_storm::RetryStorm;
+pub use root_sidecar_with_selector::RootSidecarWithSelector;
 pub use server_tls_mismatch::ServerTlsMismatch;
 pub use short_host_wrong_namespace::ShortHostWrongNamespace;
 pub use sidecar_selector_no_workload::SidecarSelectorNoWorkload;
@@ -363,6 +365,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &RetriesWithoutAttempts,
         &RetryNonIdempotent,
         &RetryStorm,
+        &RootSidecarWithSelector,
         &ServerTlsMismatch,
         &ShortHostWrongNamespace,
         &SidecarSelectorNoWorkload,
