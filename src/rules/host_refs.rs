@@ -15,6 +15,7 @@ use crate::model::{
     DestinationRef, DestinationUse, Object, ObjectMeta, SStr, Spec, VirtualService,
 };
 use crate::report::Severity;
+use crate::rules::invalid_host::{destination_host_problem, destination_rule_host_problem};
 
 /// Annotation Istio puts on VirtualServices it translates from Gateway API
 /// routes; their hosts are not resolved as written ones are.
@@ -211,7 +212,9 @@ pub fn host_refs(index: &Index, vs_hosts: bool) -> Vec<HostRef<'_>> {
                     }
                 }
                 for d in vs.destinations() {
-                    if let Some(h) = &d.destination.host {
+                    if let Some(h) = &d.destination.host
+                        && destination_host_problem(&h.value).is_none()
+                    {
                         // A route whose matches all name gateways is used only there.
                         let through = only_through(&route_matches(vs, &d));
                         let mut used: Vec<Client> = clients
@@ -238,7 +241,10 @@ pub fn host_refs(index: &Index, vs_hosts: bool) -> Vec<HostRef<'_>> {
             }
             Spec::DestinationRule(dr) => {
                 let Some(h) = &dr.host else { continue };
-                if host::is_wildcard(&h.value) || h.value.is_empty() {
+                if host::is_wildcard(&h.value)
+                    || h.value.is_empty()
+                    || destination_rule_host_problem(&h.value).is_some()
+                {
                     continue;
                 }
                 // A DestinationRule is used by clients in its own namespace; one in

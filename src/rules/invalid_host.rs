@@ -123,6 +123,18 @@ impl Rule for InvalidHost {
     }
 }
 
+/// Why Istio rejects a route, mirror or mirrors destination host for its
+/// syntax (`*`, a scheme, a port, a path), or `None`. The rules that resolve
+/// hosts skip such hosts: this rule reports them.
+pub fn destination_host_problem(h: &str) -> Option<String> {
+    problem(h, Place::Destination)
+}
+
+/// Why Istio rejects a DestinationRule `host` for its syntax, or `None`.
+pub fn destination_rule_host_problem(h: &str) -> Option<String> {
+    problem(h, Place::DrHost)
+}
+
 fn is_ip(h: &str) -> bool {
     h.parse::<IpAddr>().is_ok()
 }

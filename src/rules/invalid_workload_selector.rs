@@ -1,16 +1,26 @@
 use crate::declare_rule;
-use crate::report::Diagnostic;
+use crate::report::{Diagnostic, Severity};
 use crate::rules::{ObjectContext, Rule, RuleMeta};
 
 declare_rule! {
     /// Flags a `workloadSelector` label with an empty key or a `*` in its key
-    /// or value, in a ServiceEntry, Sidecar or DestinationRule.
+    /// or value, in a ServiceEntry, Sidecar or DestinationRule; and, as a
+    /// warning, a `workloadSelector` with no labels at all.
     ///
     /// Selectors match labels exactly: Istio has no wildcard in selectors, and
     /// its validation rejects both ("wildcard is not supported in selector",
     /// "empty key is not supported in selector"). A ServiceEntry and a
     /// Sidecar write the labels under `workloadSelector.labels`, a
     /// DestinationRule under `workloadSelector.matchLabels`.
+    ///
+    /// A `workloadSelector` without labels (`workloadSelector: {}`, or
+    /// `labels: {}`) selects every workload of the namespace: Istio accepts it
+    /// with the warning "workload selector specified without labels" (for a
+    /// Sidecar: "will be applied to all services in namespace"). The object
+    /// then behaves as if it had no selector, which is rarely what a selector
+    /// was written for: a Sidecar becomes the namespace's default (or, in the
+    /// root namespace, the mesh's), a DestinationRule applies to every
+    /// client of the namespace.
     ///
     /// ## Why is this bad?
     /// Istio's webhook rejects the object, so none of its changes apply. The
@@ -33,7 +43,7 @@ declare_rule! {
         name: "invalid-workload-selector",
         severity: Error,
         kinds: [ServiceEntry, Sidecar, DestinationRule],
-        upstream: ["IST0106"],
+        upstream: ["IST0106", "IST0133"],
     }
 }
 
@@ -44,17 +54,51 @@ impl Rule for InvalidWorkloadSelector {
 
     fn check_object(&self, ctx: &ObjectContext<'_>, out: &mut Vec<Diagnostic>) {
         let meta = &ctx.object.meta;
-        let field = if meta.kind.as_str() == "DestinationRule" {
+        let kind = meta.kind.as_str();
+        let field = if kind == "DestinationRule" {
             "matchLabels"
         } else {
             "labels"
         };
-        let Some(labels) = ctx
+        let Some((key, selector)) = ctx
             .tree
             .get("spec")
-            .and_then(|s| s.get("workloadSelector"))
-            .and_then(|w| w.get(field))
+            .and_then(|s| s.entry("workloadSelector"))
+            .filter(|(_, w)| !w.is_null())
         else {
+            return;
+        };
+        let labels = selector.get(field);
+        if labels.is_none_or(|l| l.entries().next().is_none()) {
+            let (whole, what) = match kind {
+                "Sidecar" => (
+                    "the Sidecar applies to all of them, as one without a selector would",
+                    "Sidecar",
+                ),
+                "DestinationRule" => (
+                    "its policy applies to requests from all of them",
+                    "DestinationRule",
+                ),
+                _ => ("all of them become endpoints of its hosts", "ServiceEntry"),
+            };
+            out.push(
+                Diagnostic::new(
+                    &InvalidWorkloadSelector::META,
+                    meta.file,
+                    key.span(),
+                    format!("`workloadSelector` has no labels, so it selects every workload of the namespace: {whole}"),
+                )
+                .severity(Severity::Warning)
+                .label("selector without labels")
+                .help(format!(
+                    "List the labels of the workloads this {what} is for under `workloadSelector.{field}`, or remove `workloadSelector` if it is meant for the whole namespace."
+                ))
+                .object(meta)
+                .path(meta.path("/spec/workloadSelector")),
+            );
+            return;
+        }
+        let Some(labels) = labels else {
             return;
         };
         for (k, v) in labels.entries() {

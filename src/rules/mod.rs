@@ -33,10 +33,12 @@ mod invalid_enum;
 mod invalid_export_to;
 mod invalid_fault;
 mod invalid_field_type;
+mod invalid_gateway_reference;
 mod invalid_gateway_server;
 mod invalid_header_match;
 mod invalid_header_operation;
 mod invalid_host;
+mod invalid_l4_match;
 mod invalid_load_balancer;
 mod invalid_locality_lb;
 mod invalid_mirror;
@@ -50,6 +52,7 @@ mod invalid_route_action;
 mod invalid_server_tls;
 mod invalid_service_entry;
 mod invalid_sidecar;
+mod invalid_subset_name;
 mod invalid_tunnel;
 mod invalid_workload_selector;
 mod jwt_claim_route_in_mesh;
@@ -62,6 +65,7 @@ mod per_try_timeout_ignored;
 mod retries_without_attempts;
 mod retry_non_idempotent;
 mod retry_storm;
+mod root_sidecar_with_selector;
 mod schema_findings;
 mod server_tls_mismatch;
 mod short_host_wrong_namespace;
@@ -116,10 +120,12 @@ pub use invalid_enum::InvalidEnum;
 pub use invalid_export_to::InvalidExportTo;
 pub use invalid_fault::InvalidFault;
 pub use invalid_field_type::InvalidFieldType;
+pub use invalid_gateway_reference::InvalidGatewayReference;
 pub use invalid_gateway_server::InvalidGatewayServer;
 pub use invalid_header_match::InvalidHeaderMatch;
 pub use invalid_header_operation::InvalidHeaderOperation;
 pub use invalid_host::InvalidHost;
+pub use invalid_l4_match::InvalidL4Match;
 pub use invalid_load_balancer::InvalidLoadBalancer;
 pub use invalid_locality_lb::InvalidLocalityLb;
 pub use invalid_mirror::InvalidMirror;
@@ -133,6 +139,7 @@ pub use invalid_route_action::InvalidRouteAction;
 pub use invalid_server_tls::InvalidServerTls;
 pub use invalid_service_entry::InvalidServiceEntry;
 pub use invalid_sidecar::InvalidSidecar;
+pub use invalid_subset_name::InvalidSubsetName;
 pub use invalid_tunnel::InvalidTunnel;
 pub use invalid_workload_selector::InvalidWorkloadSelector;
 pub use jwt_claim_route_in_mesh::JwtClaimRouteInMesh;
@@ -144,6 +151,7 @@ pub use per_try_timeout_ignored::PerTryTimeoutIgnored;
 pub use retries_without_attempts::RetriesWithoutAttempts;
 pub use retry_non_idempotent::RetryNonIdempotent;
 pub use retry_storm::RetryStorm;
+pub use root_sidecar_with_selector::RootSidecarWithSelector;
 pub use server_tls_mismatch::ServerTlsMismatch;
 pub use short_host_wrong_namespace::ShortHostWrongNamespace;
 pub use sidecar_selector_no_workload::SidecarSelectorNoWorkload;
@@ -326,10 +334,12 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &InvalidExportTo,
         &InvalidFault,
         &InvalidFieldType,
+        &InvalidGatewayReference,
         &InvalidGatewayServer,
         &InvalidHeaderMatch,
         &InvalidHeaderOperation,
         &InvalidHost,
+        &InvalidL4Match,
         &InvalidLoadBalancer,
         &InvalidLocalityLb,
         &InvalidMirror,
@@ -343,6 +353,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &InvalidServerTls,
         &InvalidServiceEntry,
         &InvalidSidecar,
+        &InvalidSubsetName,
         &InvalidTunnel,
         &InvalidWorkloadSelector,
         &JwtClaimRouteInMesh,
@@ -354,6 +365,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &RetriesWithoutAttempts,
         &RetryNonIdempotent,
         &RetryStorm,
+        &RootSidecarWithSelector,
         &ServerTlsMismatch,
         &ShortHostWrongNamespace,
         &SidecarSelectorNoWorkload,

@@ -6,6 +6,7 @@ use crate::model::{
     DestinationRef, DestinationUse, Object, ObjectMeta, SStr, Spec, VirtualService,
 };
 use crate::report::{Diagnostic, Severity};
+use crate::rules::invalid_host::destination_host_problem;
 use crate::rules::{Rule, RuleMeta};
 use crate::text::{backtick_list, closest};
 
@@ -32,6 +33,12 @@ declare_rule! {
     /// even when exported, and `reviews.bookinfo` is a literal host that no
     /// DestinationRule for `reviews` covers, so a subset routed through it is
     /// reported.
+    ///
+    /// A destination whose host Istio rejects for its syntax (`*`,
+    /// `reviews:9080`) is `invalid-host`'s finding and its subset is not checked.
+    /// A subset name that is not a DNS-1123 label (`v1.2`) is also reported by
+    /// `invalid-subset-name` when no DestinationRule declares it: the two
+    /// findings say different things.
     ///
     /// ## Why is this bad?
     /// Istio still builds a route to the cluster `outbound|port|subset|host`, but
@@ -289,6 +296,10 @@ fn check_destination(
     let (Some(subset), Some(host)) = (&dest.subset, &dest.host) else {
         return;
     };
+    // A host Istio rejects for its syntax (`*`, `reviews:9080`) is `invalid-host`'s.
+    if destination_host_problem(&host.value).is_some() {
+        return;
+    }
     let meta = &object.meta;
     let resolved = index.resolve_host(&host.value, &meta.namespace);
     // Istio drops zero-weight entries of a split: the subset gets no traffic yet.

@@ -45,6 +45,9 @@ declare_rule! {
     /// host when a workload with that `app` label exists, and ignores mirrors.
     /// meshvet follows Istio's runtime in each case.
     ///
+    /// Hosts Istio rejects for their syntax (`*`, `reviews:9080`,
+    /// `http://reviews`) are `invalid-host`'s findings and are not reported here.
+    ///
     /// ## Why is this bad?
     /// Envoy only has clusters for hosts in the service registry its proxy sees.
     /// A route to any other host gets `503` with response flag `NC` (no cluster)
