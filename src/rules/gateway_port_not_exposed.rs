@@ -15,6 +15,10 @@ declare_rule! {
     /// The gateway pods are the workloads of the analysed files whose pod labels
     /// match the Gateway's `selector`, in any namespace; the Services in front of
     /// them are the Services of their namespace whose `selector` matches them.
+    /// When some of those pods are applied together with the Gateway (same
+    /// file, or both name their namespace), only they count, and a Service
+    /// counts only when applied together with the pods it selects: sample
+    /// folders hold alternative gateway deployments with the same labels.
     /// istiod reads a server port as a Service `port` and listens on its
     /// `targetPort` (a name is looked up in the pods' container ports), or, when
     /// no Service has that port, listens on the number itself: the server is
