@@ -838,6 +838,12 @@ pub struct Server {
     pub tls_credential_name: Option<SStr>,
     /// `tls.serverCertificate`.
     pub tls_server_certificate: Option<SStr>,
+    /// True when the server has a `tls` block.
+    pub has_tls: bool,
+    /// `tls.privateKey`.
+    pub tls_private_key: Option<SStr>,
+    /// `bind`.
+    pub bind: Option<SStr>,
 }
 
 /// Reads a Gateway spec.
@@ -865,6 +871,9 @@ pub fn gateway(spec: Node<'_>, meta: &ObjectMeta) -> Gateway {
                     tls_server_certificate: spanned_str(
                         tls.and_then(|t| t.get("serverCertificate")),
                     ),
+                    has_tls: tls.is_some(),
+                    tls_private_key: spanned_str(tls.and_then(|t| t.get("privateKey"))),
+                    bind: spanned_str(s.get("bind")),
                 }
             })
             .collect(),

@@ -8,9 +8,11 @@
 mod ambiguous_scalar;
 mod conflicting_destination_rules;
 mod conflicting_fields;
+mod conflicting_gateways;
 mod conflicting_sidecars;
 mod conflicting_virtual_services;
 mod deprecated_field;
+mod duplicate_gateway_certificate;
 mod duplicate_host;
 mod duplicate_key;
 mod duplicate_object;
@@ -18,6 +20,7 @@ mod duplicate_port;
 mod duplicate_subset;
 mod empty_traffic_policy;
 mod empty_virtual_service;
+mod gateway_port_not_exposed;
 mod gateway_selector_no_workload;
 mod header_syntax;
 mod host_not_in_gateway;
@@ -98,9 +101,11 @@ use crate::source::SourceFile;
 pub use ambiguous_scalar::AmbiguousScalar;
 pub use conflicting_destination_rules::ConflictingDestinationRules;
 pub use conflicting_fields::ConflictingFields;
+pub use conflicting_gateways::ConflictingGateways;
 pub use conflicting_sidecars::ConflictingSidecars;
 pub use conflicting_virtual_services::ConflictingVirtualServices;
 pub use deprecated_field::DeprecatedField;
+pub use duplicate_gateway_certificate::DuplicateGatewayCertificate;
 pub use duplicate_host::DuplicateHost;
 pub use duplicate_key::DuplicateKey;
 pub use duplicate_object::DuplicateObject;
@@ -108,6 +113,7 @@ pub use duplicate_port::DuplicatePort;
 pub use duplicate_subset::DuplicateSubset;
 pub use empty_traffic_policy::EmptyTrafficPolicy;
 pub use empty_virtual_service::EmptyVirtualService;
+pub use gateway_port_not_exposed::GatewayPortNotExposed;
 pub use gateway_selector_no_workload::GatewaySelectorNoWorkload;
 pub use host_not_in_gateway::HostNotInGateway;
 pub use ineffective_outlier_detection::IneffectiveOutlierDetection;
@@ -312,9 +318,11 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &AmbiguousScalar,
         &ConflictingDestinationRules,
         &ConflictingFields,
+        &ConflictingGateways,
         &ConflictingSidecars,
         &ConflictingVirtualServices,
         &DeprecatedField,
+        &DuplicateGatewayCertificate,
         &DuplicateHost,
         &DuplicateKey,
         &DuplicateObject,
@@ -322,6 +330,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &DuplicateSubset,
         &EmptyTrafficPolicy,
         &EmptyVirtualService,
+        &GatewayPortNotExposed,
         &GatewaySelectorNoWorkload,
         &HostNotInGateway,
         &IneffectiveOutlierDetection,
