@@ -901,6 +901,9 @@ pub struct ServiceEntry {
     pub endpoint_labels: Vec<Labels>,
     /// Number of `spec.endpoints`.
     pub endpoint_count: usize,
+    /// True when `status.addresses` lists addresses Istio allocated (set by
+    /// [`crate::model::read_object`], which sees the whole object).
+    pub status_addresses: bool,
 }
 
 /// One ServiceEntry port.
@@ -945,6 +948,7 @@ pub fn service_entry(spec: Node<'_>, _meta: &ObjectMeta) -> ServiceEntry {
             .map(|w| labels(w.get("labels"))),
         endpoint_labels: endpoints.iter().map(|e| labels(e.get("labels"))).collect(),
         endpoint_count: endpoints.len(),
+        status_addresses: false,
     }
 }
 

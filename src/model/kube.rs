@@ -98,6 +98,13 @@ pub struct Workload {
     /// (annotation `inject.istio.io/templates` naming `gateway`): the pods are a
     /// gateway proxy.
     pub gateway_injection: bool,
+    /// What the pod template says about sidecar injection: the
+    /// `sidecar.istio.io/inject` label, else the annotation of that name
+    /// (`true` injects, any other value does not); `None` when neither is set
+    /// and the namespace decides.
+    pub sidecar_inject: Option<bool>,
+    /// True when the pod template already has a container named `istio-proxy`.
+    pub istio_proxy_container: bool,
 }
 
 /// The DestinationRule subsets an Argo Rollout manages at run time (it rewrites
@@ -192,7 +199,23 @@ pub fn workload(node: Node<'_>, group: &str, kind: &str) -> Option<Workload> {
         .and_then(|a| a.get("inject.istio.io/templates"))
         .and_then(|v| v.str())
         .is_some_and(|v| v.split(',').any(|t| t.trim() == "gateway"));
+    let template_meta = template.and_then(|t| t.get("metadata"));
+    let inject_value = |key: &str| {
+        template_meta
+            .and_then(|m| m.get(key))
+            .and_then(|l| l.get("sidecar.istio.io/inject"))
+            .and_then(|v| v.scalar_text())
+            .map(|v| v == "true")
+    };
+    let sidecar_inject = inject_value("labels").or_else(|| inject_value("annotations"));
+    let istio_proxy_container = pod_spec
+        .and_then(|p| p.get("containers"))
+        .into_iter()
+        .flat_map(|c| c.items())
+        .any(|c| c.get("name").and_then(|n| n.str()) == Some("istio-proxy"));
     Some(Workload {
+        sidecar_inject,
+        istio_proxy_container,
         pod_labels,
         replicas,
         replicas_defaulted,
@@ -247,6 +270,13 @@ pub struct MeshConfig {
     /// every cluster then has outlier detection unless a DestinationRule
     /// replaces the block.
     pub default_outlier_detection: bool,
+    /// `defaultConfig.proxyMetadata.ISTIO_META_DNS_CAPTURE` is `"true"`: sidecars
+    /// answer DNS queries themselves, so they can hand out addresses Istio
+    /// allocated to ServiceEntries.
+    pub dns_capture: bool,
+    /// `defaultConfig.proxyMetadata.ISTIO_META_DNS_AUTO_ALLOCATE` or
+    /// `PILOT_ENABLE_IP_AUTOALLOCATE` is `"true"`.
+    pub dns_auto_allocate: bool,
 }
 
 /// Reads the mesh config when `node` is the ConfigMap istiod reads it from
@@ -295,7 +325,19 @@ pub fn mesh_config(node: Node<'_>, meta: &ObjectMeta) -> Option<MeshConfig> {
             .get("defaultTrafficPolicy")
             .and_then(|p| p.get("outlierDetection"))
             .is_some(),
+        dns_capture: proxy_metadata_true(root, "ISTIO_META_DNS_CAPTURE"),
+        dns_auto_allocate: proxy_metadata_true(root, "ISTIO_META_DNS_AUTO_ALLOCATE")
+            || proxy_metadata_true(root, "PILOT_ENABLE_IP_AUTOALLOCATE"),
     })
+}
+
+/// True when `defaultConfig.proxyMetadata.<key>` is `"true"` (any case).
+fn proxy_metadata_true(root: Node<'_>, key: &str) -> bool {
+    root.get("defaultConfig")
+        .and_then(|d| d.get("proxyMetadata"))
+        .and_then(|m| m.get(key))
+        .and_then(|v| v.scalar_text())
+        .is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
 /// A Kubernetes Gateway API `Gateway` (gateway.networking.k8s.io): the facts a

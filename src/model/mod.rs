@@ -501,7 +501,12 @@ pub fn read_object(
         }
         ("networking.istio.io", "Gateway") => Spec::Gateway(Box::new(istio::gateway(s, &meta))),
         ("networking.istio.io", "ServiceEntry") => {
-            Spec::ServiceEntry(Box::new(istio::service_entry(s, &meta)))
+            let mut se = istio::service_entry(s, &meta);
+            se.status_addresses = node
+                .get("status")
+                .and_then(|st| st.get("addresses"))
+                .is_some_and(|a| a.items().next().is_some());
+            Spec::ServiceEntry(Box::new(se))
         }
         ("gateway.networking.k8s.io", "Gateway") => {
             Spec::KubernetesGateway(Box::new(kube::kubernetes_gateway(s, &meta)))

@@ -4,7 +4,10 @@
 use std::fmt;
 use std::sync::Arc;
 
-use miette::{GraphicalReportHandler, GraphicalTheme, LabeledSpan, NamedSource, SourceSpan};
+use miette::{
+    GraphicalReportHandler, GraphicalTheme, LabeledSpan, MietteError, MietteSpanContents,
+    SourceCode, SourceSpan, SpanContents,
+};
 
 use super::{Diagnostic, Report, Severity};
 use crate::source::Span;
@@ -115,7 +118,7 @@ struct Rendered {
     url: String,
     severity: miette::Severity,
     help: Option<String>,
-    source: Option<NamedSource<Arc<str>>>,
+    source: Option<Excerpt>,
     labels: Vec<LabeledSpan>,
     related: Vec<Rendered>,
 }
@@ -123,8 +126,16 @@ struct Rendered {
 impl Rendered {
     fn new(report: &Report, d: &Diagnostic, opts: &HumanOptions) -> Rendered {
         let file = report.file(d.location.file);
-        let source =
-            file.map(|f| NamedSource::new(f.display.clone(), f.text.clone()).with_language("yaml"));
+        let first = std::iter::once(d.location.span.start)
+            .chain(
+                d.related
+                    .iter()
+                    .filter(|r| r.location.file == d.location.file)
+                    .map(|r| r.location.span.start),
+            )
+            .min()
+            .unwrap_or(0);
+        let source = file.map(|f| Excerpt::new(f, first as usize));
         let label = d.label.clone().unwrap_or_else(|| short_label(d));
         let mut labels = vec![LabeledSpan::new_primary_with_span(
             Some(label),
@@ -145,9 +156,7 @@ impl Rendered {
                     url: String::new(),
                     severity: miette::Severity::Advice,
                     help: None,
-                    source: other.map(|f| {
-                        NamedSource::new(f.display.clone(), f.text.clone()).with_language("yaml")
-                    }),
+                    source: other.map(|f| Excerpt::new(f, r.location.span.start as usize)),
                     labels: vec![LabeledSpan::new_primary_with_span(
                         None,
                         to_miette(r.location.span),
@@ -170,6 +179,69 @@ impl Rendered {
             labels,
             related,
         }
+    }
+}
+
+/// A file's text as miette reads it, from a few lines before the first label
+/// on. miette finds a span's line by scanning from the start of the text it is
+/// given; handing it the whole file would make rendering quadratic in a file
+/// with many findings.
+struct Excerpt {
+    name: String,
+    text: Arc<str>,
+    /// Byte offset where the excerpt starts (a line start).
+    start: usize,
+    /// 0-based line number of `start`.
+    first_line: usize,
+}
+
+impl Excerpt {
+    fn new(file: &crate::source::SourceFile, first_offset: usize) -> Excerpt {
+        let line = file.position(first_offset.min(file.text.len())).line as usize;
+        // Context lines before the first label, and one to spare.
+        let window_line = line.saturating_sub(2).max(1);
+        let start = file.lines.line_start(window_line).min(file.text.len());
+        let start = if file.text.is_char_boundary(start) {
+            start
+        } else {
+            0
+        };
+        let first_line = if start == 0 { 0 } else { window_line - 1 };
+        Excerpt {
+            name: file.display.clone(),
+            text: file.text.clone(),
+            start,
+            first_line,
+        }
+    }
+}
+
+impl SourceCode for Excerpt {
+    fn read_span<'a>(
+        &'a self,
+        span: &SourceSpan,
+        context_lines_before: usize,
+        context_lines_after: usize,
+    ) -> Result<Box<dyn SpanContents<'a> + 'a>, MietteError> {
+        let text = self.text.get(self.start..).unwrap_or("");
+        let local = SourceSpan::from((span.offset().saturating_sub(self.start), span.len()));
+        let contents = text.read_span(&local, context_lines_before, context_lines_after)?;
+        let global =
+            SourceSpan::from((contents.span().offset() + self.start, contents.span().len()));
+        Ok(Box::new(
+            MietteSpanContents::new_named(
+                self.name.clone(),
+                contents.data(),
+                global,
+                contents.line() + self.first_line,
+                contents.column(),
+                // miette counts the lines it scanned from the start of the text,
+                // and merges excerpts by that count: add the lines skipped so
+                // that output matches reading the whole file.
+                contents.line_count() + self.first_line,
+            )
+            .with_language("yaml"),
+        ))
     }
 }
 

@@ -9,6 +9,7 @@ mod ambiguous_scalar;
 mod conflicting_destination_rules;
 mod conflicting_fields;
 mod conflicting_gateways;
+mod conflicting_service_entry_protocols;
 mod conflicting_sidecars;
 mod conflicting_virtual_services;
 mod deprecated_field;
@@ -65,12 +66,14 @@ mod missing_required_field;
 mod oversized_direct_response;
 mod partially_qualified_host;
 mod per_try_timeout_ignored;
+mod port_protocol;
 mod retries_without_attempts;
 mod retry_non_idempotent;
 mod retry_storm;
 mod root_sidecar_with_selector;
 mod schema_findings;
 mod server_tls_mismatch;
+mod service_entry_needs_addresses;
 mod short_host_wrong_namespace;
 mod sidecar_selector_no_workload;
 mod sni_host_not_in_hosts;
@@ -83,10 +86,12 @@ mod unknown_egress_host;
 mod unknown_field;
 mod unknown_gateway;
 mod unknown_host;
+mod unknown_port_protocol;
 mod unreachable_route;
 mod unreadable_file;
 mod value_out_of_range;
 mod weight_sum;
+mod workload_in_conflicting_services;
 mod yaml_syntax;
 mod zero_ejection_cap;
 
@@ -102,6 +107,7 @@ pub use ambiguous_scalar::AmbiguousScalar;
 pub use conflicting_destination_rules::ConflictingDestinationRules;
 pub use conflicting_fields::ConflictingFields;
 pub use conflicting_gateways::ConflictingGateways;
+pub use conflicting_service_entry_protocols::ConflictingServiceEntryProtocols;
 pub use conflicting_sidecars::ConflictingSidecars;
 pub use conflicting_virtual_services::ConflictingVirtualServices;
 pub use deprecated_field::DeprecatedField;
@@ -159,6 +165,7 @@ pub use retry_non_idempotent::RetryNonIdempotent;
 pub use retry_storm::RetryStorm;
 pub use root_sidecar_with_selector::RootSidecarWithSelector;
 pub use server_tls_mismatch::ServerTlsMismatch;
+pub use service_entry_needs_addresses::ServiceEntryNeedsAddresses;
 pub use short_host_wrong_namespace::ShortHostWrongNamespace;
 pub use sidecar_selector_no_workload::SidecarSelectorNoWorkload;
 pub use sni_host_not_in_hosts::SniHostNotInHosts;
@@ -169,10 +176,12 @@ pub use unknown_egress_host::UnknownEgressHost;
 pub use unknown_field::UnknownField;
 pub use unknown_gateway::UnknownGateway;
 pub use unknown_host::UnknownHost;
+pub use unknown_port_protocol::UnknownPortProtocol;
 pub use unreachable_route::UnreachableRoute;
 pub use unreadable_file::UnreadableFile;
 pub use value_out_of_range::ValueOutOfRange;
 pub use weight_sum::WeightSum;
+pub use workload_in_conflicting_services::WorkloadInConflictingServices;
 pub use yaml_syntax::YamlSyntax;
 pub use zero_ejection_cap::ZeroEjectionCap;
 
@@ -319,6 +328,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &ConflictingDestinationRules,
         &ConflictingFields,
         &ConflictingGateways,
+        &ConflictingServiceEntryProtocols,
         &ConflictingSidecars,
         &ConflictingVirtualServices,
         &DeprecatedField,
@@ -376,6 +386,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &RetryStorm,
         &RootSidecarWithSelector,
         &ServerTlsMismatch,
+        &ServiceEntryNeedsAddresses,
         &ShortHostWrongNamespace,
         &SidecarSelectorNoWorkload,
         &SniHostNotInHosts,
@@ -386,10 +397,12 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &UnknownField,
         &UnknownGateway,
         &UnknownHost,
+        &UnknownPortProtocol,
         &UnreachableRoute,
         &UnreadableFile,
         &ValueOutOfRange,
         &WeightSum,
+        &WorkloadInConflictingServices,
         &YamlSyntax,
         &ZeroEjectionCap,
     ];
