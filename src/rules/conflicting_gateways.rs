@@ -44,7 +44,9 @@ declare_rule! {
     /// merges without trouble; meshvet does not. It misses a `TCP` and an
     /// `HTTP` server on one port with different hosts, where istiod drops one;
     /// meshvet reports it. Its selector overlap test is a substring heuristic;
-    /// meshvet matches selectors against workloads.
+    /// meshvet matches selectors against workloads. Kiali (KIA0301) flags every
+    /// pair of servers whose hosts overlap on one port and selector, HTTP ones
+    /// included; meshvet reports only the pairs where istiod drops a server.
     ///
     /// ## Why is this bad?
     /// One of the two servers silently never reaches the gateway proxy: its
@@ -80,7 +82,7 @@ declare_rule! {
         name: "conflicting-gateways",
         severity: Error,
         kinds: [Gateway],
-        upstream: ["IST0145"],
+        upstream: ["IST0145", "KIA0301"],
     }
 }
 

@@ -19,7 +19,8 @@ declare_rule! {
     /// counts as its own value (Istio detects its protocol per connection).
     /// Entries whose `exportTo` lists share no namespace, and entries that
     /// are never applied together (different kustomize overlays, or files
-    /// without `metadata.namespace`), are not compared.
+    /// without `metadata.namespace`), are not compared. Kiali reports the same
+    /// pattern as KIA1212 (it compares entries whatever their `exportTo`).
     ///
     /// ## Why is this bad?
     /// Which protocol applies depends on which entry was created first,
@@ -50,7 +51,7 @@ declare_rule! {
         name: "conflicting-service-entry-protocols",
         severity: Warning,
         kinds: [ServiceEntry],
-        upstream: ["IST0177"],
+        upstream: ["IST0177", "KIA1212"],
     }
 }
 
