@@ -18,10 +18,12 @@ declare_rule! {
     ///
     /// What Istio does without `caCertificates`:
     /// - Istio 1.21 and later (`VERIFY_CERTIFICATE_AT_CLIENT` and
-    ///   `ENABLE_AUTO_SNI` default to true): Envoy verifies the server
-    ///   certificate against the proxy image's system CA bundle and checks its
-    ///   SAN against the SNI. A public server works and is verified; a server
-    ///   whose certificate comes from a private CA fails the handshake
+    ///   `ENABLE_AUTO_SNI` default to true): istiod fills in
+    ///   `caCertificates: system`, so Envoy verifies the server certificate
+    ///   against the proxy image's system CA bundle (and, when neither `sni`
+    ///   nor `subjectAltNames` is set, checks its SAN against the SNI it sends).
+    ///   A public server works and is verified; a server whose certificate
+    ///   comes from a private CA (Istio's own CA included) fails the handshake
     ///   (`CERTIFICATE_VERIFY_FAILED`, requests get 503).
     /// - Istio 1.20 and earlier, or `compatibilityVersion: 1.20`, or
     ///   `VERIFY_CERTIFICATE_AT_CLIENT=false` on istiod: the server certificate
@@ -157,9 +159,11 @@ fn finding(
     upstream: &'static [&'static str],
 ) -> Diagnostic {
     let meta = &ctx.object.meta;
-    let target = match port {
-        Some(p) => format!("`{host}` port {p}"),
-        None => format!("`{host}`"),
+    let target = match (host, port) {
+        ("", Some(p)) => format!("port {p}"),
+        ("", None) => "the host".to_owned(),
+        (h, Some(p)) => format!("`{h}` port {p}"),
+        (h, None) => format!("`{h}`"),
     };
     let lead = match credential {
         Some(c) => format!(
