@@ -19,7 +19,9 @@ declare_rule! {
     ///
     /// Containers named `istio-proxy` or `istio-operator` are Istio's own and
     /// are not checked; neither are objects labelled `istio` or
-    /// `release: istio` (Istio's installation).
+    /// `release: istio` (Istio's installation), nor pods that opt out of
+    /// sidecar injection with `sidecar.istio.io/inject: "false"` (no sidecar,
+    /// no iptables rules to bypass; istioctl reports those too).
     ///
     /// Init containers are not checked, on purpose: the sidecar is not running
     /// yet while they run, so their outbound connections, redirected to a proxy
@@ -91,6 +93,9 @@ impl Rule for ReservedProxyUid {
         let Some((pod_spec, base)) = pod_spec(ctx.tree, &meta.group, &meta.kind.value) else {
             return;
         };
+        if injection_disabled(ctx.tree, &base) {
+            return;
+        }
         let base = meta.path(&base);
         let pod_uid = run_as_user(pod_spec);
         let mut inheriting: Vec<String> = Vec::new();
@@ -165,6 +170,26 @@ fn finding(
         )
         .object(meta)
         .path(pointer)
+}
+
+/// True when the pod template opts out of sidecar injection
+/// (`sidecar.istio.io/inject: "false"` as a label, or as an annotation when
+/// no label says otherwise): without a sidecar there are no iptables rules
+/// to bypass.
+fn injection_disabled(root: Node<'_>, pod_spec_pointer: &str) -> bool {
+    let template_pointer = pod_spec_pointer.strip_suffix("/spec").unwrap_or("");
+    let mut template = Some(root);
+    for key in template_pointer.split('/').filter(|k| !k.is_empty()) {
+        template = template.and_then(|t| t.get(key));
+    }
+    let value = |key: &str| {
+        template
+            .and_then(|t| t.get("metadata"))
+            .and_then(|m| m.get(key))
+            .and_then(|l| l.get("sidecar.istio.io/inject"))
+            .and_then(|v| v.scalar_text())
+    };
+    value("labels").or_else(|| value("annotations")) == Some("false")
 }
 
 /// `securityContext.runAsUser` of a pod spec or container.
