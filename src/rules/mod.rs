@@ -67,11 +67,13 @@ mod oversized_direct_response;
 mod partially_qualified_host;
 mod per_try_timeout_ignored;
 mod port_protocol;
+mod reserved_proxy_uid;
 mod retries_without_attempts;
 mod retry_non_idempotent;
 mod retry_storm;
 mod root_sidecar_with_selector;
 mod schema_findings;
+mod server_cert_not_verified;
 mod server_tls_mismatch;
 mod service_entry_needs_addresses;
 mod short_host_wrong_namespace;
@@ -160,10 +162,12 @@ pub use missing_required_field::MissingRequiredField;
 pub use oversized_direct_response::OversizedDirectResponse;
 pub use partially_qualified_host::PartiallyQualifiedHost;
 pub use per_try_timeout_ignored::PerTryTimeoutIgnored;
+pub use reserved_proxy_uid::ReservedProxyUid;
 pub use retries_without_attempts::RetriesWithoutAttempts;
 pub use retry_non_idempotent::RetryNonIdempotent;
 pub use retry_storm::RetryStorm;
 pub use root_sidecar_with_selector::RootSidecarWithSelector;
+pub use server_cert_not_verified::ServerCertNotVerified;
 pub use server_tls_mismatch::ServerTlsMismatch;
 pub use service_entry_needs_addresses::ServiceEntryNeedsAddresses;
 pub use short_host_wrong_namespace::ShortHostWrongNamespace;
@@ -381,10 +385,12 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &OversizedDirectResponse,
         &PartiallyQualifiedHost,
         &PerTryTimeoutIgnored,
+        &ReservedProxyUid,
         &RetriesWithoutAttempts,
         &RetryNonIdempotent,
         &RetryStorm,
         &RootSidecarWithSelector,
+        &ServerCertNotVerified,
         &ServerTlsMismatch,
         &ServiceEntryNeedsAddresses,
         &ShortHostWrongNamespace,
