@@ -35,12 +35,35 @@ fn fixtures(rule: &str, prefix: &str) -> Vec<PathBuf> {
 }
 
 fn run(rule: &str, path: &Path) -> meshvet::report::Report {
-    let opts = Options {
+    let mut opts = Options {
         select: Some(vec![rule.to_owned()]),
         allow_empty: true,
         cwd: Some(root()),
         ..Options::default()
     };
+    // A fixture folder may carry a `.meshvet.yaml` for the settings a rule
+    // depends on (`istio-version`, `external-hosts`, ...).
+    let config_path = path.join(".meshvet.yaml");
+    if config_path.is_file() {
+        let config = meshvet::config::load(&config_path)
+            .unwrap_or_else(|e| panic!("{}: {e}", config_path.display()));
+        let settings = &mut opts.settings;
+        if let Some(ns) = config.namespace {
+            settings.default_namespace = ns;
+            opts.namespace_given = true;
+        }
+        if let Some(d) = config.cluster_domain {
+            settings.cluster_domain = d;
+        }
+        if let Some(r) = config.root_namespace {
+            settings.root_namespace = r;
+        }
+        settings.istio_version = config.istio_version;
+        settings.external_hosts = config.external_hosts;
+        if let Some(n) = config.retry_storm_min_attempts {
+            settings.retry_storm_min_attempts = n;
+        }
+    }
     let inputs = Inputs {
         paths: vec![path.to_path_buf()],
         stdin: None,
