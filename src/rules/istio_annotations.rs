@@ -233,6 +233,16 @@ pub const LABELS: &[&str] = &[
     "topology.istio.io/subzone",
 ];
 
+/// Istio's injection and data-plane labels, with the kinds whose labels
+/// Istio reads them from (a pod template counts as a Pod): the injection
+/// webhooks select namespaces by `istio-injection` and pods by
+/// `sidecar.istio.io/inject`.
+pub const LABEL_PLACES: &[(&str, &[&str])] = &[
+    ("istio-injection", &["Namespace"]),
+    ("istio.io/dataplane-mode", &["Namespace", "Pod"]),
+    ("sidecar.istio.io/inject", &["Pod"]),
+];
+
 /// Keys Istio sets itself, never reported (istioctl's always-ignored list).
 const IGNORED: &[&str] = &[
     "sidecar.istio.io/status",
@@ -272,6 +282,8 @@ pub struct Site<'t> {
     pub kind: &'t str,
     /// True when the metadata is a workload's own, which has a pod template.
     pub has_template: bool,
+    /// True when the metadata is a workload's pod template's.
+    pub in_template: bool,
     /// JSON pointer of the annotation.
     pub path: String,
     /// The labels next to the annotations.
@@ -294,6 +306,15 @@ fn pod_template<'t>(ctx: &ObjectContext<'t>) -> Option<(&'static str, Node<'t>)>
 /// The Istio annotations written on the object (its own metadata, and its pod
 /// template's for workloads), skipping kube-system's namespace.
 pub fn sites<'t>(ctx: &ObjectContext<'t>) -> Vec<Site<'t>> {
+    entries(ctx, "annotations", is_istio_key)
+}
+
+/// The labels of [`LABEL_PLACES`] written on the object, like [`sites`].
+pub fn label_sites<'t>(ctx: &ObjectContext<'t>) -> Vec<Site<'t>> {
+    entries(ctx, "labels", |k| LABEL_PLACES.iter().any(|(l, _)| *l == k))
+}
+
+fn entries<'t>(ctx: &ObjectContext<'t>, block: &str, wanted: fn(&str) -> bool) -> Vec<Site<'t>> {
     let meta = &ctx.object.meta;
     let kind = meta.kind.as_str();
     if kind == "Namespace"
@@ -307,10 +328,11 @@ pub fn sites<'t>(ctx: &ObjectContext<'t>) -> Vec<Site<'t>> {
     let template = pod_template(ctx);
     let mut out = Vec::new();
     let mut collect = |metadata: Option<Node<'t>>, prefix: &str, kind: &'t str, has_template| {
+        let in_template = !prefix.is_empty();
         let Some(metadata) = metadata else {
             return;
         };
-        let Some(annotations) = metadata.get("annotations") else {
+        let Some(annotations) = metadata.get(block) else {
             return;
         };
         let labels = metadata.get("labels");
@@ -318,7 +340,7 @@ pub fn sites<'t>(ctx: &ObjectContext<'t>) -> Vec<Site<'t>> {
             let Some(key) = k.str() else {
                 continue;
             };
-            if !is_istio_key(key) {
+            if !wanted(key) {
                 continue;
             }
             out.push(Site {
@@ -327,8 +349,9 @@ pub fn sites<'t>(ctx: &ObjectContext<'t>) -> Vec<Site<'t>> {
                 value,
                 kind,
                 has_template,
+                in_template,
                 path: meta.path(&format!(
-                    "{prefix}/metadata/annotations/{}",
+                    "{prefix}/metadata/{block}/{}",
                     pointer_segment(key)
                 )),
                 labels,
@@ -340,6 +363,17 @@ pub fn sites<'t>(ctx: &ObjectContext<'t>) -> Vec<Site<'t>> {
         collect(t.get("metadata"), prefix, "Pod", false);
     }
     out
+}
+
+impl Site<'_> {
+    /// What the metadata belongs to, for messages: `a Deployment`, `a pod template`.
+    pub fn what(&self) -> String {
+        if self.in_template {
+            "a pod template".to_owned()
+        } else {
+            format!("a {}", self.kind)
+        }
+    }
 }
 
 /// Why `value` fails Istio's check for `ty`, or `None` when it passes.

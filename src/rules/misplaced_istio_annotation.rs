@@ -79,8 +79,9 @@ impl Rule for MisplacedIstioAnnotation {
             } else {
                 (
                     format!(
-                        "annotation `{}` applies to {kinds}, not to a {}: Istio ignores it here",
-                        site.key, site.kind
+                        "annotation `{}` applies to {kinds}, not to {}: Istio ignores it here",
+                        site.key,
+                        site.what()
                     ),
                     format!(
                         "Put `{}` on the {kinds} it configures, or remove it.",

@@ -65,6 +65,7 @@ mod istio_annotations;
 mod jwt_claim_route_in_mesh;
 mod listeners;
 mod misplaced_istio_annotation;
+mod misplaced_istio_label;
 mod missing_destination_port;
 mod missing_required_field;
 mod oversized_direct_response;
@@ -163,6 +164,7 @@ pub use invalid_tunnel::InvalidTunnel;
 pub use invalid_workload_selector::InvalidWorkloadSelector;
 pub use jwt_claim_route_in_mesh::JwtClaimRouteInMesh;
 pub use misplaced_istio_annotation::MisplacedIstioAnnotation;
+pub use misplaced_istio_label::MisplacedIstioLabel;
 pub use missing_destination_port::MissingDestinationPort;
 pub use missing_required_field::MissingRequiredField;
 pub use oversized_direct_response::OversizedDirectResponse;
@@ -388,6 +390,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &InvalidWorkloadSelector,
         &JwtClaimRouteInMesh,
         &MisplacedIstioAnnotation,
+        &MisplacedIstioLabel,
         &MissingDestinationPort,
         &MissingRequiredField,
         &OversizedDirectResponse,
