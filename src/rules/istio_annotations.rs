@@ -317,6 +317,16 @@ pub fn label_sites<'t>(ctx: &ObjectContext<'t>) -> Vec<Site<'t>> {
 fn entries<'t>(ctx: &ObjectContext<'t>, block: &str, wanted: fn(&str) -> bool) -> Vec<Site<'t>> {
     let meta = &ctx.object.meta;
     let kind = meta.kind.as_str();
+    let group = meta.group.as_str();
+    let known = match kind {
+        "Namespace" | "Service" | "Pod" => group.is_empty(),
+        "Job" | "CronJob" => group == "batch",
+        "Rollout" => group == "argoproj.io",
+        _ => group == "apps" || group == "extensions",
+    };
+    if !known {
+        return Vec::new();
+    }
     if kind == "Namespace"
         && meta
             .name
