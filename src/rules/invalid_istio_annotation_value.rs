@@ -1,6 +1,6 @@
 use crate::declare_rule;
 use crate::report::Diagnostic;
-use crate::rules::istio_annotations::{lookup, sites, value_problem};
+use crate::rules::istio_annotations::{lookup, sites, value_help, value_problem};
 use crate::rules::{ObjectContext, Rule, RuleMeta};
 
 declare_rule! {
@@ -78,10 +78,7 @@ impl Rule for InvalidIstioAnnotationValue {
                     ),
                 )
                 .label("invalid value")
-                .help(format!(
-                    "Write a value Istio's sidecar injector accepts for `{}`; it rejects this one.",
-                    site.key
-                ))
+                .help(value_help(def.value))
                 .object(meta)
                 .path(site.path),
             );

@@ -402,9 +402,16 @@ pub fn value_problem(ty: ValueType, value: &str) -> Option<String> {
         if s.is_empty() {
             return None;
         }
-        s.split(',')
-            .find(|c| !is_cidr(c))
-            .map(|c| format!("`{c}` is not a CIDR prefix such as `10.0.0.0/8`"))
+        s.split(',').find(|c| !is_cidr(c)).map(|c| {
+            if c != c.trim() && is_cidr(c.trim()) {
+                format!(
+                    "`{}` has a space next to it, and Istio does not trim list entries",
+                    c.trim()
+                )
+            } else {
+                format!("`{c}` is not a CIDR prefix such as `10.0.0.0/8`")
+            }
+        })
     };
     match ty {
         ValueType::Any => None,
@@ -434,6 +441,29 @@ pub fn value_problem(ty: ValueType, value: &str) -> Option<String> {
         ValueType::CidrListOrStar => (value != "*").then(|| cidr_list(value)).flatten(),
         ValueType::InterceptionMode => (!matches!(value, "REDIRECT" | "TPROXY" | "NONE"))
             .then(|| "it is not `REDIRECT`, `TPROXY` or `NONE`".to_owned()),
+    }
+}
+
+/// How to write a value of `ty`, as a help sentence.
+pub fn value_help(ty: ValueType) -> &'static str {
+    match ty {
+        ValueType::Any => "Check the value against Istio's annotation reference.",
+        ValueType::Bool => "Write `\"true\"` or `\"false\"`.",
+        ValueType::UInt32 => "Write a whole number of seconds or attempts, such as `\"10\"`.",
+        ValueType::Port => "Write one port number, such as `\"15020\"`.",
+        ValueType::PortList => {
+            "List port numbers separated by commas, such as `\"5432,6379\"`; names are not accepted."
+        }
+        ValueType::PortListOrStar => {
+            "Write `*` or list port numbers separated by commas, such as `\"8080,9090\"`; names are not accepted."
+        }
+        ValueType::CidrList => {
+            "List CIDR prefixes separated by commas without spaces, such as `\"10.0.0.0/8,172.16.0.0/12\"`; write one address as `/32`."
+        }
+        ValueType::CidrListOrStar => {
+            "Write `*` or list CIDR prefixes separated by commas without spaces, such as `\"10.0.0.0/8,172.16.0.0/12\"`; write one address as `/32`."
+        }
+        ValueType::InterceptionMode => "Write `REDIRECT`, `TPROXY` or `NONE`, in capitals.",
     }
 }
 
