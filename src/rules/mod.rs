@@ -13,6 +13,7 @@ mod conflicting_service_entry_protocols;
 mod conflicting_sidecars;
 mod conflicting_virtual_services;
 mod deprecated_field;
+mod deprecated_istio_annotation;
 mod duplicate_gateway_certificate;
 mod duplicate_host;
 mod duplicate_key;
@@ -42,6 +43,7 @@ mod invalid_gateway_server;
 mod invalid_header_match;
 mod invalid_header_operation;
 mod invalid_host;
+mod invalid_istio_annotation_value;
 mod invalid_l4_match;
 mod invalid_load_balancer;
 mod invalid_locality_lb;
@@ -59,8 +61,11 @@ mod invalid_sidecar;
 mod invalid_subset_name;
 mod invalid_tunnel;
 mod invalid_workload_selector;
+mod istio_annotations;
 mod jwt_claim_route_in_mesh;
 mod listeners;
+mod misplaced_istio_annotation;
+mod misplaced_istio_label;
 mod missing_destination_port;
 mod missing_required_field;
 mod oversized_direct_response;
@@ -88,6 +93,7 @@ mod unknown_egress_host;
 mod unknown_field;
 mod unknown_gateway;
 mod unknown_host;
+mod unknown_istio_annotation;
 mod unknown_port_protocol;
 mod unreachable_route;
 mod unreadable_file;
@@ -113,6 +119,7 @@ pub use conflicting_service_entry_protocols::ConflictingServiceEntryProtocols;
 pub use conflicting_sidecars::ConflictingSidecars;
 pub use conflicting_virtual_services::ConflictingVirtualServices;
 pub use deprecated_field::DeprecatedField;
+pub use deprecated_istio_annotation::DeprecatedIstioAnnotation;
 pub use duplicate_gateway_certificate::DuplicateGatewayCertificate;
 pub use duplicate_host::DuplicateHost;
 pub use duplicate_key::DuplicateKey;
@@ -139,6 +146,7 @@ pub use invalid_gateway_server::InvalidGatewayServer;
 pub use invalid_header_match::InvalidHeaderMatch;
 pub use invalid_header_operation::InvalidHeaderOperation;
 pub use invalid_host::InvalidHost;
+pub use invalid_istio_annotation_value::InvalidIstioAnnotationValue;
 pub use invalid_l4_match::InvalidL4Match;
 pub use invalid_load_balancer::InvalidLoadBalancer;
 pub use invalid_locality_lb::InvalidLocalityLb;
@@ -157,6 +165,8 @@ pub use invalid_subset_name::InvalidSubsetName;
 pub use invalid_tunnel::InvalidTunnel;
 pub use invalid_workload_selector::InvalidWorkloadSelector;
 pub use jwt_claim_route_in_mesh::JwtClaimRouteInMesh;
+pub use misplaced_istio_annotation::MisplacedIstioAnnotation;
+pub use misplaced_istio_label::MisplacedIstioLabel;
 pub use missing_destination_port::MissingDestinationPort;
 pub use missing_required_field::MissingRequiredField;
 pub use oversized_direct_response::OversizedDirectResponse;
@@ -180,6 +190,7 @@ pub use unknown_egress_host::UnknownEgressHost;
 pub use unknown_field::UnknownField;
 pub use unknown_gateway::UnknownGateway;
 pub use unknown_host::UnknownHost;
+pub use unknown_istio_annotation::UnknownIstioAnnotation;
 pub use unknown_port_protocol::UnknownPortProtocol;
 pub use unreachable_route::UnreachableRoute;
 pub use unreadable_file::UnreadableFile;
@@ -336,6 +347,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &ConflictingSidecars,
         &ConflictingVirtualServices,
         &DeprecatedField,
+        &DeprecatedIstioAnnotation,
         &DuplicateGatewayCertificate,
         &DuplicateHost,
         &DuplicateKey,
@@ -362,6 +374,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &InvalidHeaderMatch,
         &InvalidHeaderOperation,
         &InvalidHost,
+        &InvalidIstioAnnotationValue,
         &InvalidL4Match,
         &InvalidLoadBalancer,
         &InvalidLocalityLb,
@@ -380,6 +393,8 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &InvalidTunnel,
         &InvalidWorkloadSelector,
         &JwtClaimRouteInMesh,
+        &MisplacedIstioAnnotation,
+        &MisplacedIstioLabel,
         &MissingDestinationPort,
         &MissingRequiredField,
         &OversizedDirectResponse,
@@ -403,6 +418,7 @@ pub fn all() -> &'static [&'static dyn Rule] {
         &UnknownField,
         &UnknownGateway,
         &UnknownHost,
+        &UnknownIstioAnnotation,
         &UnknownPortProtocol,
         &UnreachableRoute,
         &UnreadableFile,
