@@ -132,6 +132,13 @@ impl Diagnostic {
         self
     }
 
+    /// Overrides the rule's upstream codes for this finding, when its codes
+    /// depend on which case of the rule it is.
+    pub fn upstream(mut self, codes: &'static [&'static str]) -> Diagnostic {
+        self.upstream = codes;
+        self
+    }
+
     /// Sets the text under the primary caret.
     pub fn label(mut self, label: impl Into<String>) -> Diagnostic {
         self.label = Some(label.into());

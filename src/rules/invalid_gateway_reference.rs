@@ -17,7 +17,7 @@ declare_rule! {
     /// rejected. A reference without `/` (`mesh`, `public`) must be a valid
     /// domain name, so `Bad_Gateway` is rejected; a dotted one (`public.edge`)
     /// is the legacy `name.namespace` form, which Istio accepts with a warning
-    /// (`istioctl analyze` reports it as IST0133). References to Gateways that
+    /// (`istioctl analyze` reports it as IST0133, Kiali as KIA1108). References to Gateways that
     /// Istio generates from Gateway API objects are left alone.
     ///
     /// Difference from upstream: Istio's check stops at the first reference
@@ -49,7 +49,7 @@ declare_rule! {
         name: "invalid-gateway-reference",
         severity: Error,
         kinds: [VirtualService],
-        upstream: ["IST0106", "IST0133"],
+        upstream: ["IST0106", "IST0133", "KIA1108"],
     }
 }
 
@@ -227,7 +227,8 @@ impl Rule for InvalidGatewayReference {
                             .label("invalid gateway reference")
                             .help(help)
                             .object(meta)
-                            .path(path),
+                            .path(path)
+                            .upstream(&["IST0106"]),
                         );
                     }
                     Some(GatewayNameProblem::DotNamespace(name)) if checked => {
@@ -245,7 +246,8 @@ impl Rule for InvalidGatewayReference {
                                 "Write `{name}`: a gateway name without a namespace is a Gateway of the VirtualService's own namespace."
                             ))
                             .object(meta)
-                            .path(path),
+                            .path(path)
+                            .upstream(&["IST0106"]),
                         );
                     }
                     Some(GatewayNameProblem::Legacy(instead)) if checked => {
@@ -262,7 +264,8 @@ impl Rule for InvalidGatewayReference {
                             .label("legacy form")
                             .help(format!("Write `{instead}`."))
                             .object(meta)
-                            .path(path),
+                            .path(path)
+                            .upstream(&["IST0133", "KIA1108"]),
                         );
                     }
                     _ => {}
