@@ -2,7 +2,8 @@ use crate::declare_rule;
 use crate::model::node::Shape;
 use crate::report::Diagnostic;
 use crate::rules::spec_walk::destination_rule_policies;
-use crate::rules::traffic_policy::{finding, head, is_set};
+use crate::rules::spec_walk::is_set;
+use crate::rules::traffic_policy::{finding, head};
 use crate::rules::{ObjectContext, Rule, RuleMeta};
 
 declare_rule! {

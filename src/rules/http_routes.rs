@@ -1,8 +1,7 @@
 //! Shared by the rules on what an HTTP route does (`invalid-route-action`,
 //! `invalid-redirect`, `invalid-rewrite`, `invalid-fault`,
 //! `oversized-direct-response`): the HTTP routes of a VirtualService with
-//! their JSON pointers, and "is this field set" as Istio's Go validation reads
-//! it after the YAML became a protobuf message.
+//! their JSON pointers, and how to name and point at a route.
 
 use crate::model::node::{Node, Shape};
 use crate::rules::ObjectContext;
@@ -39,20 +38,6 @@ pub fn is_delegate(ctx: &ObjectContext<'_>) -> bool {
         .get("spec")
         .and_then(|s| s.get("hosts"))
         .is_none_or(|h| h.items().next().is_none())
-}
-
-/// The key and value of a message field that is set: present and not `null`
-/// (an empty mapping `{}` is set, as it is for protobuf).
-pub fn message<'t>(node: Node<'t>, key: &str) -> Option<(Node<'t>, Node<'t>)> {
-    node.entry(key).filter(|(_, v)| !v.is_null())
-}
-
-/// The key, value and text of a string field that is set: protobuf cannot tell
-/// an empty string from an absent one, so `""` is not set.
-pub fn string<'t>(node: Node<'t>, key: &str) -> Option<(Node<'t>, Node<'t>, &'t str)> {
-    let (k, v) = node.entry(key)?;
-    let text = v.str().filter(|s| !s.is_empty())?;
-    Some((k, v, text))
 }
 
 /// The span of a route to point at when the problem is the route as a whole:

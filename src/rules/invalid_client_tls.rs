@@ -3,7 +3,8 @@ use crate::model::NamespaceSource;
 use crate::model::node::Node;
 use crate::report::Diagnostic;
 use crate::rules::spec_walk::destination_rule_policies;
-use crate::rules::traffic_policy::{finding, is_set, non_empty_str};
+use crate::rules::spec_walk::{is_set, non_empty_str};
+use crate::rules::traffic_policy::finding;
 use crate::rules::{ObjectContext, Rule, RuleMeta};
 use crate::source::Span;
 

@@ -1,7 +1,8 @@
 use crate::declare_rule;
 use crate::model::node::{Node, Shape};
 use crate::report::{Diagnostic, Severity};
-use crate::rules::http_routes::{http_routes, message};
+use crate::rules::http_routes::http_routes;
+use crate::rules::spec_walk::set_entry;
 use crate::rules::{ObjectContext, Rule, RuleMeta};
 use crate::text::{backtick_list, closest};
 
@@ -94,16 +95,16 @@ impl Rule for InvalidFault {
         };
 
         for r in http_routes(ctx) {
-            let Some((fault_key, fault)) = message(r.node, "fault") else {
+            let Some((fault_key, fault)) = set_entry(r.node, "fault") else {
                 continue;
             };
             if fault.shape() != Shape::Mapping {
                 continue;
             }
             let base = format!("{}/fault", r.pointer);
-            let abort = message(fault, "abort").filter(|(_, v)| v.shape() == Shape::Mapping);
-            let delay = message(fault, "delay").filter(|(_, v)| v.shape() == Shape::Mapping);
-            if message(fault, "abort").is_none() && message(fault, "delay").is_none() {
+            let abort = set_entry(fault, "abort").filter(|(_, v)| v.shape() == Shape::Mapping);
+            let delay = set_entry(fault, "delay").filter(|(_, v)| v.shape() == Shape::Mapping);
+            if set_entry(fault, "abort").is_none() && set_entry(fault, "delay").is_none() {
                 out.push(report(
                     fault_key.span(),
                     base.clone(),
@@ -118,7 +119,7 @@ impl Rule for InvalidFault {
                 let types: Vec<(&str, Node<'_>, Node<'_>)> =
                     ["httpStatus", "grpcStatus", "http2Error"]
                         .into_iter()
-                        .filter_map(|f| message(abort, f).map(|(k, v)| (f, k, v)))
+                        .filter_map(|f| set_entry(abort, f).map(|(k, v)| (f, k, v)))
                         .collect();
                 match types.as_slice() {
                     [] => {
@@ -198,7 +199,7 @@ impl Rule for InvalidFault {
 
             if let Some((delay_key, delay)) = delay {
                 let dbase = format!("{base}/delay");
-                if let Some((key, _)) = message(delay, "exponentialDelay") {
+                if let Some((key, _)) = set_entry(delay, "exponentialDelay") {
                     out.push(report(
                         key.span(),
                         format!("{dbase}/exponentialDelay"),
@@ -207,7 +208,7 @@ impl Rule for InvalidFault {
                         "not supported",
                         "Use `fixedDelay` instead.",
                     ));
-                } else if message(delay, "fixedDelay").is_none() {
+                } else if set_entry(delay, "fixedDelay").is_none() {
                     let mut d = report(
                         delay_key.span(),
                         dbase.clone(),

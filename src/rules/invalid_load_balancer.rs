@@ -4,7 +4,8 @@ use crate::declare_rule;
 use crate::model::node::Node;
 use crate::report::Diagnostic;
 use crate::rules::spec_walk::destination_rule_policies;
-use crate::rules::traffic_policy::{finding, set_entry};
+use crate::rules::spec_walk::set_entry;
+use crate::rules::traffic_policy::finding;
 use crate::rules::{ObjectContext, Rule, RuleMeta};
 use crate::source::Span;
 

@@ -4,7 +4,8 @@ use crate::declare_rule;
 use crate::model::node::Node;
 use crate::report::{Diagnostic, Severity};
 use crate::rules::spec_walk::{Policy, destination_rule_policies};
-use crate::rules::traffic_policy::{finding, head, is_set, set_entry};
+use crate::rules::spec_walk::{is_set, set_entry};
+use crate::rules::traffic_policy::{finding, head};
 use crate::rules::{ObjectContext, Rule, RuleMeta};
 use crate::source::Span;
 

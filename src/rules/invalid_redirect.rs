@@ -1,7 +1,8 @@
 use crate::declare_rule;
 use crate::model::node::Shape;
 use crate::report::Diagnostic;
-use crate::rules::http_routes::{http_routes, message, string};
+use crate::rules::http_routes::http_routes;
+use crate::rules::spec_walk::{non_empty_str, set_entry};
 use crate::rules::{ObjectContext, Rule, RuleMeta};
 use crate::text::backtick_list;
 
@@ -66,15 +67,15 @@ impl Rule for InvalidRedirect {
         };
 
         for r in http_routes(ctx) {
-            let Some((redirect_key, redirect)) = message(r.node, "redirect") else {
+            let Some((redirect_key, redirect)) = set_entry(r.node, "redirect") else {
                 continue;
             };
             if redirect.shape() != Shape::Mapping {
                 continue;
             }
             let base = format!("{}/redirect", r.pointer);
-            let uri = string(redirect, "uri");
-            let prefix_rewrite = string(redirect, "prefixRewrite");
+            let uri = non_empty_str(redirect, "uri");
+            let prefix_rewrite = non_empty_str(redirect, "prefixRewrite");
 
             if let (Some((uk, _, _)), Some((pk, _, _))) = (uri, prefix_rewrite) {
                 out.push(
@@ -125,10 +126,10 @@ impl Rule for InvalidRedirect {
 
             let sets_something = uri.is_some()
                 || prefix_rewrite.is_some()
-                || string(redirect, "authority").is_some()
-                || string(redirect, "scheme").is_some()
-                || message(redirect, "port").is_some()
-                || message(redirect, "derivePort").is_some();
+                || non_empty_str(redirect, "authority").is_some()
+                || non_empty_str(redirect, "scheme").is_some()
+                || set_entry(redirect, "port").is_some()
+                || set_entry(redirect, "derivePort").is_some();
             if !sets_something {
                 out.push(report(
                     redirect_key.span(),
@@ -139,9 +140,10 @@ impl Rule for InvalidRedirect {
                 ));
             }
 
-            if let (Some((pk, _)), Some((dk, _))) =
-                (message(redirect, "port"), message(redirect, "derivePort"))
-            {
+            if let (Some((pk, _)), Some((dk, _))) = (
+                set_entry(redirect, "port"),
+                set_entry(redirect, "derivePort"),
+            ) {
                 out.push(
                     report(
                         dk.span(),
@@ -154,7 +156,7 @@ impl Rule for InvalidRedirect {
                 );
             }
 
-            if let Some((_, sv, scheme)) = string(redirect, "scheme")
+            if let Some((_, sv, scheme)) = non_empty_str(redirect, "scheme")
                 && scheme != "http"
                 && scheme != "https"
             {

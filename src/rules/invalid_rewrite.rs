@@ -1,7 +1,8 @@
 use crate::declare_rule;
 use crate::model::node::Shape;
 use crate::report::Diagnostic;
-use crate::rules::http_routes::{http_routes, message, string};
+use crate::rules::http_routes::http_routes;
+use crate::rules::spec_walk::{non_empty_str, set_entry};
 use crate::rules::{ObjectContext, Rule, RuleMeta};
 
 declare_rule! {
@@ -62,15 +63,15 @@ impl Rule for InvalidRewrite {
         };
 
         for r in http_routes(ctx) {
-            let Some((rewrite_key, rewrite)) = message(r.node, "rewrite") else {
+            let Some((rewrite_key, rewrite)) = set_entry(r.node, "rewrite") else {
                 continue;
             };
             if rewrite.shape() != Shape::Mapping {
                 continue;
             }
             let base = format!("{}/rewrite", r.pointer);
-            let uri = string(rewrite, "uri");
-            let regex = message(rewrite, "uriRegexRewrite");
+            let uri = non_empty_str(rewrite, "uri");
+            let regex = set_entry(rewrite, "uriRegexRewrite");
 
             if let (Some((uk, _, _)), Some((rk, _))) = (uri, regex) {
                 out.push(
@@ -85,7 +86,7 @@ impl Rule for InvalidRewrite {
                 );
             }
 
-            if uri.is_none() && regex.is_none() && string(rewrite, "authority").is_none() {
+            if uri.is_none() && regex.is_none() && non_empty_str(rewrite, "authority").is_none() {
                 out.push(report(
                     rewrite_key.span(),
                     base.clone(),
@@ -100,7 +101,7 @@ impl Rule for InvalidRewrite {
             {
                 let missing: Vec<&str> = ["match", "rewrite"]
                     .into_iter()
-                    .filter(|f| string(rv, f).is_none())
+                    .filter(|f| non_empty_str(rv, f).is_none())
                     .collect();
                 if !missing.is_empty() {
                     let (what, help) = if missing.len() == 2 {

@@ -1,7 +1,8 @@
 use crate::declare_rule;
 use crate::model::node::{Node, Shape};
 use crate::report::Diagnostic;
-use crate::rules::http_routes::{http_routes, is_delegate, message, route_anchor, route_label};
+use crate::rules::http_routes::{http_routes, is_delegate, route_anchor, route_label};
+use crate::rules::spec_walk::set_entry;
 use crate::rules::{ObjectContext, Rule, RuleMeta};
 
 declare_rule! {
@@ -71,15 +72,16 @@ impl Rule for InvalidRouteAction {
             let route = r.node;
             // A delegating route needs no action; what may go with `delegate`
             // is invalid-delegate's.
-            if message(route, "delegate").is_some() {
+            if set_entry(route, "delegate").is_some() {
                 continue;
             }
-            let forward = message(route, "route");
+            // Present and not null: an empty list is pointed at, not treated as absent.
+            let forward = route.entry("route").filter(|(_, v)| !v.is_null());
             let forwards = forward.is_some_and(|(_, v)| v.items().next().is_some());
             // `route: {...}` is a type error the schema rules report.
             let forward_misshapen = forward.is_some_and(|(_, v)| v.shape() != Shape::Sequence);
-            let redirect = message(route, "redirect");
-            let direct = message(route, "directResponse");
+            let redirect = set_entry(route, "redirect");
+            let direct = set_entry(route, "directResponse");
 
             if let (Some((rk, _)), Some((dk, _))) = (redirect, direct) {
                 out.push(
@@ -133,7 +135,7 @@ impl Rule for InvalidRouteAction {
                     ),
                     ("rewrite", "rewrites requests on their way to a destination"),
                 ] {
-                    let Some((key, _)) = message(route, field) else {
+                    let Some((key, _)) = set_entry(route, field) else {
                         continue;
                     };
                     let help = match (field, *name) {
@@ -196,7 +198,7 @@ impl Rule for InvalidRouteAction {
                 if item.shape() != Shape::Mapping {
                     continue;
                 }
-                let forward = message(item, "route");
+                let forward = item.entry("route").filter(|(_, v)| !v.is_null());
                 if forward.is_some_and(|(_, v)| {
                     v.shape() != Shape::Sequence || v.items().next().is_some()
                 }) {

@@ -3,7 +3,8 @@ use std::collections::HashSet;
 use crate::declare_rule;
 use crate::model::node::{Node, Shape};
 use crate::report::{Diagnostic, Severity};
-use crate::rules::listeners::{TlsBlock, is_http, is_istio, is_set, tls_blocks};
+use crate::rules::listeners::{TlsBlock, is_http, is_istio, tls_blocks};
+use crate::rules::spec_walk::is_set;
 use crate::rules::{ObjectContext, Rule, RuleMeta};
 use crate::source::Span;
 

@@ -5,8 +5,9 @@ use crate::model::NamespaceSource;
 use crate::model::node::{Node, Shape};
 use crate::report::{Diagnostic, Severity};
 use crate::rules::listeners::{
-    PROTOCOLS, UNIX_PREFIX, is_http, is_ip, is_istio, is_set, protocol, unix_address_problem,
+    PROTOCOLS, UNIX_PREFIX, is_http, is_ip, is_istio, protocol, unix_address_problem,
 };
+use crate::rules::spec_walk::is_set;
 use crate::rules::spec_walk::{dns_labels_problem, is_dns1123_label};
 use crate::rules::{ObjectContext, Rule, RuleMeta};
 use crate::source::Span;

@@ -2,8 +2,9 @@ use std::net::IpAddr;
 
 use crate::declare_rule;
 use crate::report::Diagnostic;
+use crate::rules::spec_walk::set_entry;
 use crate::rules::spec_walk::{destination_rule_policies, dns_labels_problem};
-use crate::rules::traffic_policy::{finding, set_entry};
+use crate::rules::traffic_policy::finding;
 use crate::rules::{ObjectContext, Rule, RuleMeta};
 
 declare_rule! {

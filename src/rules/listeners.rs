@@ -7,6 +7,7 @@ use std::net::IpAddr;
 
 use crate::model::ObjectMeta;
 use crate::model::node::{Node, Shape};
+use crate::rules::spec_walk::text;
 
 /// The protocols Istio's `protocol.Parse` knows, by their canonical name. Istio
 /// compares them without regard to case.
@@ -75,25 +76,6 @@ pub fn unix_address_problem(path: &str) -> Option<String> {
 /// `Gateway` has the same kind and another group).
 pub fn is_istio(meta: &ObjectMeta) -> bool {
     meta.group == "networking.istio.io"
-}
-
-/// A non-empty string value.
-pub fn text<'t>(node: Option<Node<'t>>) -> Option<&'t str> {
-    node.and_then(|n| n.str()).filter(|s| !s.is_empty())
-}
-
-/// True when `node` holds something: a non-empty string, a non-empty list, a
-/// mapping, or any other non-null scalar.
-pub fn is_set(node: Option<Node<'_>>) -> bool {
-    match node {
-        None => false,
-        Some(n) => match n.shape() {
-            Shape::Null => false,
-            Shape::Sequence => n.items().next().is_some(),
-            Shape::Scalar => n.str().is_some_and(|s| !s.is_empty()),
-            Shape::Mapping => true,
-        },
-    }
 }
 
 /// A server-side TLS block with what it is attached to.

@@ -1,6 +1,7 @@
 use crate::declare_rule;
 use crate::report::{Diagnostic, Severity};
-use crate::rules::http_routes::{http_routes, message};
+use crate::rules::http_routes::http_routes;
+use crate::rules::spec_walk::set_entry;
 use crate::rules::{ObjectContext, Rule, RuleMeta};
 
 declare_rule! {
@@ -54,12 +55,12 @@ impl Rule for OversizedDirectResponse {
     fn check_object(&self, ctx: &ObjectContext<'_>, out: &mut Vec<Diagnostic>) {
         let meta = &ctx.object.meta;
         for r in http_routes(ctx) {
-            let Some(body) = message(r.node, "directResponse").and_then(|(_, d)| d.get("body"))
+            let Some(body) = set_entry(r.node, "directResponse").and_then(|(_, d)| d.get("body"))
             else {
                 continue;
             };
             for field in ["string", "bytes"] {
-                let Some((key, value)) = message(body, field) else {
+                let Some((key, value)) = set_entry(body, field) else {
                     continue;
                 };
                 let Some(text) = value.str() else { continue };

@@ -2,7 +2,7 @@ use crate::declare_rule;
 use crate::model::node::Node;
 use crate::report::{Diagnostic, Severity};
 use crate::rules::spec_walk::destination_rule_policies;
-use crate::rules::traffic_policy::non_empty_str;
+use crate::rules::spec_walk::non_empty_str;
 use crate::rules::{ObjectContext, Rule, RuleMeta};
 
 /// The first Istio version whose `VERIFY_CERTIFICATE_AT_CLIENT` defaults to

@@ -1,7 +1,8 @@
 use crate::declare_rule;
 use crate::model::node::Shape;
 use crate::report::{Diagnostic, Severity};
-use crate::rules::listeners::{is_http, is_istio, is_tls, protocol, text};
+use crate::rules::listeners::{is_http, is_istio, is_tls, protocol};
+use crate::rules::spec_walk::text;
 use crate::rules::{ObjectContext, Rule, RuleMeta};
 
 declare_rule! {

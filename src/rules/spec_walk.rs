@@ -1,10 +1,43 @@
 //! Shared by the rules that re-check Istio's Go validation layer
 //! (`invalid-duration`, `invalid-host`, `value-out-of-range`, ...): walking a
 //! spec by field path while keeping the JSON pointer, and the name syntaxes
-//! Istio's validation uses (DNS-1123 labels, wildcard domains).
+//! Istio's validation uses (DNS-1123 labels, wildcard domains), and what "set"
+//! means once Istio has decoded the YAML into a protobuf message.
 
-use crate::model::node::Node;
+use crate::model::node::{Node, Shape};
 use crate::source::Span;
+
+/// True when Istio's decoded proto has the field: present, not `null`, not an
+/// empty list (an empty repeated field decodes to nothing) and not an empty
+/// string (proto3 cannot tell `""` from absent).
+pub fn is_set(node: Option<Node<'_>>) -> bool {
+    match node {
+        None => false,
+        Some(n) => match n.shape() {
+            Shape::Null => false,
+            Shape::Sequence => n.items().next().is_some(),
+            Shape::Scalar => n.str().is_none_or(|s| !s.is_empty()),
+            Shape::Mapping => true,
+        },
+    }
+}
+
+/// The key and value of field `key` of `node` when it is set (see [`is_set`]).
+pub fn set_entry<'t>(node: Node<'t>, key: &str) -> Option<(Node<'t>, Node<'t>)> {
+    node.entry(key).filter(|(_, v)| is_set(Some(*v)))
+}
+
+/// The key, value and text of a non-empty string field (Go's `!= ""`).
+pub fn non_empty_str<'t>(node: Node<'t>, key: &str) -> Option<(Node<'t>, Node<'t>, &'t str)> {
+    let (k, v) = node.entry(key)?;
+    let s = v.str().filter(|s| !s.is_empty())?;
+    Some((k, v, s))
+}
+
+/// The text of a non-empty string value.
+pub fn text<'t>(node: Option<Node<'t>>) -> Option<&'t str> {
+    node.and_then(|n| n.str()).filter(|s| !s.is_empty())
+}
 
 /// One field found by [`visit`]: its value node and its JSON
 /// pointer (relative to the object).
