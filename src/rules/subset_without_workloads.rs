@@ -546,25 +546,13 @@ fn check_subset(
         Some(h) => format!("`{h}` (`{resolved}`)"),
         None => format!("`{resolved}`"),
     };
-    let routed: Vec<&Use> = uses.iter().filter(|u| u.share.is_some()).collect();
     let (what, mut help, mut related) = if zero_scaled {
         zero_scaled_reason(index, &endpoints.workloads)
     } else {
         no_match_reason(index, &labels, &services, service_workloads, &service_name)
     };
     let mut message = format!("subset `{}` of host {shown_host} {what}", name.value);
-    let mut severity = match routed.first() {
-        Some(u) => {
-            message.push_str(&format!(
-                ", yet route `{}` of VirtualService `{}` sends it {} of the route's requests",
-                u.route,
-                u.vs,
-                percent(u.share.unwrap_or(0.0))
-            ));
-            Severity::Error
-        }
-        None => Severity::Warning,
-    };
+    let mut severity = routed_severity(&mut message, uses);
     // Workloads that lack a subset label key entirely may get it outside these
     // files (`kubectl label`, kustomize `labels`, Helm values): then the subset
     // would match, so meshvet cannot be sure.

@@ -1,6 +1,7 @@
 use crate::declare_rule;
 use crate::model::node::{Node, Shape};
 use crate::report::Diagnostic;
+use crate::rules::listeners::UNIX_PREFIX;
 use crate::rules::spec_walk::{Field, destination_rule_policies, visit};
 use crate::rules::{ObjectContext, Rule, RuleMeta};
 
@@ -193,15 +194,7 @@ impl Rule for ValueOutOfRange {
                     .flat_map(|s| s.items())
                     .enumerate()
                 {
-                    // A server bound to a Unix socket takes port 0.
-                    let unix = server
-                        .get("bind")
-                        .and_then(|b| b.str())
-                        .is_some_and(|b| b.starts_with("unix://"));
-                    let range = Range {
-                        zero_unset: unix,
-                        ..PORT
-                    };
+                    let range = listener_port(server);
                     check(server, &format!("{base}/servers/{i}"), "port.number", range);
                 }
             }
@@ -236,19 +229,29 @@ impl Rule for ValueOutOfRange {
                     .flat_map(|e| e.items())
                     .enumerate()
                 {
-                    let unix = eg
-                        .get("bind")
-                        .and_then(|b| b.str())
-                        .is_some_and(|b| b.starts_with("unix://"));
-                    let range = Range {
-                        zero_unset: unix,
-                        ..PORT
-                    };
-                    check(eg, &format!("{base}/egress/{i}"), "port.number", range);
+                    check(
+                        eg,
+                        &format!("{base}/egress/{i}"),
+                        "port.number",
+                        listener_port(eg),
+                    );
                 }
             }
             _ => {}
         }
+    }
+}
+
+/// The port range of a Gateway server or Sidecar egress listener: one bound to
+/// a Unix socket takes port 0.
+fn listener_port(listener: Node<'_>) -> Range {
+    let unix = listener
+        .get("bind")
+        .and_then(|b| b.str())
+        .is_some_and(|b| b.starts_with(UNIX_PREFIX));
+    Range {
+        zero_unset: unix,
+        ..PORT
     }
 }
 
