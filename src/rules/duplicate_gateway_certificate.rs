@@ -2,7 +2,7 @@ use std::collections::{BTreeSet, HashMap};
 
 use crate::declare_rule;
 use crate::index::{Index, ObjId};
-use crate::model::{Gateway, SStr, Server, Spec};
+use crate::model::{Gateway, LabelMap, SStr, Server, Spec};
 use crate::report::Diagnostic;
 use crate::rules::{Rule, RuleMeta};
 use crate::text::backtick_list;
@@ -136,9 +136,33 @@ impl Rule for DuplicateGatewayCertificate {
         let mut keys: Vec<_> = buckets.iter().filter(|(_, v)| v.len() > 1).collect();
         keys.sort_by_key(|(_, v)| v[0]);
         for (_, servers) in keys {
+            // Servers by their Gateway's selector: a server's rivals are only in
+            // its own group or in groups with more labels that include its own, so
+            // a certificate shared by thousands of Gateways stays near linear.
+            let mut by_selector: HashMap<&LabelMap, Vec<ServerRef>> = HashMap::new();
+            for s in servers {
+                if let Some(g) = gateway(index, s.0) {
+                    by_selector.entry(&g.selector.map).or_default().push(*s);
+                }
+            }
+            let mut groups: Vec<(&LabelMap, &Vec<ServerRef>)> =
+                by_selector.iter().map(|(m, g)| (*m, g)).collect();
+            groups.sort_by_key(|(m, g)| (std::cmp::Reverse(m.len()), g[0]));
             for a in servers {
-                let rivals: Vec<ServerRef> = servers
+                let Some(ga) = gateway(index, a.0) else {
+                    continue;
+                };
+                let own = &ga.selector.map;
+                let wider = groups
                     .iter()
+                    .take_while(|(m, _)| m.len() > own.len())
+                    .filter(|(m, _)| ga.selector.is_subset_of(m))
+                    .flat_map(|(_, g)| g.iter());
+                let rivals: Vec<ServerRef> = by_selector
+                    .get(own)
+                    .into_iter()
+                    .flatten()
+                    .chain(wider)
                     .copied()
                     .filter(|b| shares_workloads(index, *a, *b))
                     .take(8)
